@@ -1,0 +1,155 @@
+"""DOT text -> picture, with a route for every machine.
+
+Routes, picked once per display (``JITMAGIC_RENDERER=dot|browser|text`` forces one):
+
+* ``dot``: the system Graphviz binary, run with a timeout so a pathological layout can
+  never hang the kernel (``graphviz.pipe`` has no timeout, so we call the binary the way
+  the ``graphviz`` package would and kill it on expiry). Gives ``image/svg+xml``, which
+  saved notebooks, GitHub and nbconvert show as is.
+* ``browser``: no binary needed. An anywidget whose ES module is Viz.js (Graphviz 16
+  compiled to WebAssembly, vendored in ``static/viz.js``) lays the graph out in the
+  page. A ``pip install`` is enough; a ``text/html`` copy rides along for viewers
+  without a widget manager.
+* ``text``: the compact listing, for terminals and for graphs too big to lay out.
+
+A layout is not started when the graph has more nodes than ``MAX_LAYOUT_NODES``:
+JAX_FACTS §8 measured minutes for such layouts, so we say so instead of trying.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+RENDERER_ENV = "JITMAGIC_RENDERER"
+ROUTES = ("dot", "browser", "text")
+MAX_LAYOUT_NODES = 3000
+DEFAULT_TIMEOUT_S = 20.0
+_STATIC = Path(__file__).parent / "static"
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+class RenderError(RuntimeError):
+    """The graph could not be laid out (no binary, timeout, or too big to try)."""
+
+
+def renderer_route() -> str:
+    """The route to use now: the env override, else ``dot`` when on PATH, else browser."""
+    forced = os.environ.get(RENDERER_ENV, "").strip().lower()
+    if forced in ROUTES:
+        return forced
+    return "dot" if shutil.which("dot") else "browser"
+
+
+def render_dot(source: str, fmt: str = "svg", *, timeout: float = DEFAULT_TIMEOUT_S) -> bytes:
+    """Lay out DOT text with the system ``dot`` binary, killing it after ``timeout`` s."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise RenderError("no Graphviz `dot` on PATH (apt-get install graphviz), try .dot")
+    try:
+        done = subprocess.run(
+            [exe, f"-T{fmt}"], input=source.encode(), capture_output=True,
+            timeout=timeout, check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RenderError(f"`dot` layout exceeded {timeout:g} s and was stopped") from exc
+    if done.returncode != 0:
+        raise RenderError(f"`dot` failed: {done.stderr.decode(errors='replace')[:500]}")
+    return done.stdout
+
+
+@cache
+def _esm() -> str:
+    """Viz.js (exports ``instance``) with our render function appended: one ES module."""
+    viz = (_STATIC / "viz.js").read_text(encoding="utf-8")
+    return viz + "\n" + (_STATIC / "viz_render.js").read_text(encoding="utf-8")
+
+
+@cache
+def _widget_class() -> type:
+    """The anywidget class, built on first use so importing jitmagic stays light."""
+    import anywidget
+    import traitlets
+
+    class JaxprGraphWidget(anywidget.AnyWidget):
+        """Renders its ``dot`` trait to inline SVG in the browser."""
+
+        _esm = _esm()
+        dot = traitlets.Unicode("").tag(sync=True)
+
+        def __repr__(self) -> str:
+            return f"JaxprGraphWidget(<{len(self.dot)} chars of DOT>)"
+
+    return JaxprGraphWidget
+
+
+@dataclass(eq=False)
+class JaxprGraph:
+    """A drawn jaxpr: DOT ``source``, a one-line ``summary`` and a compact ``text`` listing."""
+
+    source: str
+    summary: str = ""
+    text: str = ""
+    n_nodes: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+    model: Any = field(default=None, repr=False)
+    _widget: Any = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"{self.summary}\n{self.text}".rstrip()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Picture for the current route, and always a ``text/plain`` summary."""
+        bundle = self._bundle(renderer_route())
+        if include:
+            bundle = {k: v for k, v in bundle.items() if k in include or k == "text/plain"}
+        if exclude:
+            bundle = {k: v for k, v in bundle.items() if k not in exclude or k == "text/plain"}
+        return bundle
+
+    def _bundle(self, route: str) -> dict[str, Any]:
+        plain = repr(self)
+        if route != "text" and self.n_nodes > MAX_LAYOUT_NODES:
+            note = f"(not laid out: {self.n_nodes} nodes > {MAX_LAYOUT_NODES}; lower max_nodes)"
+            return {"text/plain": f"{plain}\n{note}", "text/html": self._html(note)}
+        if route == "dot":
+            try:
+                svg = render_dot(self.source).decode()
+            except RenderError as exc:
+                return {"text/plain": f"{plain}\n({exc})", "text/html": self._html(str(exc))}
+            return {"image/svg+xml": svg, "text/plain": plain}
+        if route == "browser":
+            if self._widget is None:
+                self._widget = _widget_class()(dot=self.source)
+            view = self._widget._repr_mimebundle_()
+            view = view[0] if isinstance(view, tuple) else view
+            return {_WIDGET_MIME: view[_WIDGET_MIME], "text/plain": plain, "text/html": self._html()}
+        return {"text/plain": plain, "text/html": self._html()}
+
+    def _html(self, note: str = "") -> str:
+        """Static fallback: summary, listing and the DOT source (paste into any Graphviz)."""
+        extra = f"<p><em>{html.escape(note)}</em></p>" if note else ""
+        return (
+            f"<div class='jitmagic-graph-text'><b>{html.escape(self.summary)}</b>{extra}"
+            f"<pre>{html.escape(self.text)}</pre><details><summary>DOT source</summary>"
+            f"<pre>{html.escape(self.source)}</pre></details></div>"
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write ``.dot`` (always works), ``.svg`` or ``.png`` (need the ``dot`` binary)."""
+        target = Path(path)
+        fmt = target.suffix.lower().lstrip(".")
+        if fmt in ("dot", "gv"):
+            target.write_text(self.source, encoding="utf-8")
+        elif fmt in ("svg", "png", "pdf"):
+            if self.n_nodes > MAX_LAYOUT_NODES:
+                raise RenderError(f"{self.n_nodes} nodes: too big to lay out; save as .dot")
+            target.write_bytes(render_dot(self.source, fmt))
+        else:
+            raise ValueError(f"unknown graph format {target.suffix!r}: use .svg, .png or .dot")
