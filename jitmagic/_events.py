@@ -72,7 +72,7 @@ def uninstall() -> None:
     global _installed
     with _install_lock:
         if _installed:
-            monitoring.unregister_event_duration_secs_listener(_on_duration)
+            monitoring.unregister_event_duration_listener(_on_duration)
             monitoring.unregister_event_listener(_on_event)
             _installed = False
 

@@ -46,12 +46,17 @@ def _uninitialised(*args: Any, **kwargs: Any) -> Any:
     raise TypeError("Forwarder.__init__() was not called")
 
 
+def _no_replacement(*args: Any) -> None:
+    return None
+
+
 class PyForwarder:
     """Pure-Python twin of the C ``Forwarder``, used when the extension is absent."""
 
     # Class-level defaults so a subclass that skips __init__ fails like the C type.
     _fw_jitted: Callable[..., Any] = staticmethod(_uninitialised)
     _fw_cache_size: CacheSize | None = None
+    _fw_on_error: OnError = staticmethod(_no_replacement)
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ and golden-testable; ``_dot`` writes it. Nested jaxprs are found generically in 
 params (any ClosedJaxpr/Jaxpr or tuple of them), like JAX's own ``jaxprs_in_params``.
 
 Big graphs stay drawable by structure (JAX_FACTS §8): long-range uses become small
-"ghost" nodes instead of long edges, runs of identical blocks fold into one ×N cluster,
+"ghost" nodes instead of long edges, runs of identical blocks fold into one "xN" cluster,
 long unary chains are elided, nested jaxprs collapse past ``depth`` or the node budget,
 and whatever does not fit ``max_nodes`` becomes one "not drawn" node. The picture's
 footer says what was folded.
@@ -26,6 +26,7 @@ from jitmagic._render import JaxprGraph
 
 GHOST_MIN_EQNS = 60  # below this many eqns every use is a real edge
 GHOST_SPAN = 3  # a use more than this many eqns after its producer becomes a ghost
+_TIMES = "\u00d7"  # the multiplication sign of "x1000" badges
 _CALL_PRIMS = ("jit", "pjit", "closed_call", "core_call")
 _NOISY = frozenset({
     "jaxpr", "in_shardings", "out_shardings", "in_layouts", "out_layouts", "donated_invars",
@@ -48,6 +49,8 @@ def _fmt_value(val: Any) -> str:
     if isinstance(val, np.ndarray | np.generic) or hasattr(val, "dtype"):
         arr = np.asarray(val)
         return repr(arr.item()) if arr.ndim == 0 else f"array{arr.shape}"
+    if isinstance(val, set | frozenset):
+        return "{" + ",".join(sorted(map(str, val))) + "}"
     text = str(getattr(val, "name", val)) if hasattr(val, "itemsize") else repr(val)
     return text if len(text) <= 28 else text[:25] + "..."
 
@@ -59,8 +62,9 @@ def eqn_params_text(eqn: Any) -> str:
         if key in _NOISY or val is None or val is False or val == () or _jaxprs_of(val):
             continue
         if key == "dimension_numbers" and eqn.primitive.name == "dot_general":
-            (lc, rc), (lb, rb) = val
-            shown.append(f"contract={tuple(lc)}x{tuple(rc)}" + (f" batch={tuple(lb)}" if lb else ""))
+            (lc, rc), (lb, _) = val
+            batch = f" batch={tuple(lb)}" if lb else ""
+            shown.append(f"contract={tuple(lc)}x{tuple(rc)}{batch}")
             continue
         shown.append(f"{key}={_fmt_value(val)}")
     return " ".join(shown[:3])
@@ -72,7 +76,8 @@ def _jaxprs_of(val: Any) -> list[tuple[Jaxpr, list[Any]]]:
         return [(val.jaxpr, list(val.consts))]
     if isinstance(val, Jaxpr):
         return [(val, [])]
-    if isinstance(val, tuple | list) and val and all(isinstance(v, ClosedJaxpr | Jaxpr) for v in val):
+    if isinstance(val, tuple | list) and val and all(
+            isinstance(v, ClosedJaxpr | Jaxpr) for v in val):
         return [pair for v in val for pair in _jaxprs_of(v)]
     return []
 
@@ -104,7 +109,7 @@ class Node:
 
 @dataclass
 class Cluster:
-    """A labelled group: the root, a nested jaxpr, a branch, or a fold (×N)."""
+    """A labelled group: the root, a nested jaxpr, a branch, or a fold ("xN")."""
 
     id: str
     kind: str
@@ -147,11 +152,13 @@ FOLD_MIN_SAVED = 6  # fold only when it hides at least this many eqns
 ELIDE_MIN = 8  # unary chains at least this long keep only their ends
 
 
-def _tokens(jaxpr: Jaxpr) -> np.ndarray:
-    """One int per eqn: equal ints mean same op, params, types and relative wiring."""
+def _tokens(jaxpr: Jaxpr) -> tuple[np.ndarray, np.ndarray]:
+    """Two ints per eqn: same op, params, types and relative wiring (exact); same but for
+    where non-literal operands come from (relaxed, lets a fold start at a loop's first pass).
+    """
     where: dict[Any, int] = {v: -1 - k for k, v in enumerate([*jaxpr.constvars, *jaxpr.invars])}
     intern: dict[tuple[Any, ...], int] = {}
-    toks = np.empty(len(jaxpr.eqns), dtype=np.int64)
+    toks = np.empty((2, len(jaxpr.eqns)), dtype=np.int64)
     for i, eqn in enumerate(jaxpr.eqns):
         refs = []
         for v in eqn.invars:
@@ -161,16 +168,23 @@ def _tokens(jaxpr: Jaxpr) -> np.ndarray:
                 pos = where.get(v, -10**9)
                 refs.append(("in", pos) if pos < 0 else ("back", i - pos))
         sub = tuple(count_eqns(j) for _, j, _ in subjaxprs(eqn))
-        key = (eqn.primitive.name, eqn_params_text(eqn), sub, tuple(refs),
-               tuple(_short_aval(v) for v in eqn.outvars))
-        toks[i] = intern.setdefault(key, len(intern))
+        key = (eqn.primitive.name, eqn_params_text(eqn), sub,
+               tuple(_short_aval(v) for v in [*eqn.invars, *eqn.outvars]))
+        loose = tuple(r if r[0] == "lit" else "var" for r in refs)
+        toks[0, i] = intern.setdefault((*key, tuple(refs)), len(intern))
+        toks[1, i] = intern.setdefault((*key, loose), len(intern))
         for v in eqn.outvars:
             where[v] = i
-    return toks
+    return toks[0], toks[1]
 
 
-def find_folds(toks: np.ndarray) -> list[tuple[int, int, int]]:
-    """Non-overlapping runs ``(start, period, reps)`` of a block repeated ``reps`` times."""
+def find_folds(toks: np.ndarray, loose: np.ndarray) -> list[tuple[int, int, int]]:
+    """Non-overlapping runs ``(start, period, reps)`` of a block repeated ``reps`` times.
+
+    Vectorised per period (``toks[j] == toks[j + p]``), so 5,000 eqns take milliseconds.
+    A run is pulled back while the relaxed tokens still repeat, so an unrolled loop's
+    first pass (which reads the inputs) starts the fold, and the shown block is pass one.
+    """
     n = len(toks)
     cands = []
     for p in range(1, min(FOLD_MAX_PERIOD, n // FOLD_MIN_REPS) + 1):
@@ -179,10 +193,13 @@ def find_folds(toks: np.ndarray) -> list[tuple[int, int, int]]:
         for s, e in zip(edges[::2], edges[1::2], strict=True):
             reps = (e - s + p) // p
             if reps >= FOLD_MIN_REPS and (reps - 1) * p >= FOLD_MIN_SAVED:
-                cands.append(((reps - 1) * p, -p, int(s), p, int(reps)))
+                cands.append(((reps - 1) * p, -p, int(s), p, int(e + p)))
     taken = np.zeros(n, dtype=bool)
     folds = []
-    for _, _, s, p, reps in sorted(cands, reverse=True):
+    for _, _, s, p, end in sorted(cands, reverse=True):
+        while s > 0 and not taken[s - 1] and loose[s - 1] == loose[s - 1 + p]:
+            s -= 1
+        reps = (end - s) // p
         if not taken[s : s + p * reps].any():
             taken[s : s + p * reps] = True
             folds.append((s, p, reps))
@@ -225,7 +242,7 @@ def plan_eqns(jaxpr: Jaxpr) -> list[tuple[str, int, int, int]]:
     """Drawing plan: ``("eqn", i, i+1, 1)``, ``("fold", s, s+p, reps)``, ``("elide", a, b, 0)``."""
     plan: list[tuple[str, int, int, int]] = []
     pos = 0
-    folds = find_folds(_tokens(jaxpr)) if len(jaxpr.eqns) >= FOLD_MIN_REPS * 2 else []
+    folds = find_folds(*_tokens(jaxpr)) if len(jaxpr.eqns) >= FOLD_MIN_REPS * 2 else []
     for s, p, reps in [*folds, (len(jaxpr.eqns), 0, 0)]:
         for a, b in _unary_chains(jaxpr, pos, s) if s - pos >= ELIDE_MIN else []:
             plan += [("eqn", i, i + 1, 1) for i in range(pos, a + 1)]
@@ -288,17 +305,17 @@ class _Walker:
         """A small literal node; yellow and linked to the static box when it is a static."""
         text = _fmt_value(lit.val)
         for name, value in self.statics.items():
-            if isinstance(value, int | float) and np.ndim(lit.val) == 0:
-                if np.asarray(lit.val).item() == value and self.static_node:
-                    nid = self.node(cl, "static_lit", text, f"the static {name} = {value!r}")
-                    self.edges.append((self.static_node, nid, name, "static"))
-                    return nid
+            if (isinstance(value, int | float) and np.ndim(lit.val) == 0 and self.static_node
+                    and np.asarray(lit.val).item() == value):
+                nid = self.node(cl, "static_lit", text, f"the static {name} = {value!r}")
+                self.edges.append((self.static_node, nid, name, "static"))
+                return nid
         return self.node(cl, "literal", text, _short_aval(lit))
 
     def use(self, v: Any, dst: str, env: dict[Any, _Src], cl: Cluster, pos: int | None) -> None:
         """Draw one operand: literal node, edge from its producer, or a ghost near ``dst``."""
         if isinstance(v, Literal):
-            self.edge(self.literal(v, cl), dst, v)
+            self.edge(self.literal(v, cl), dst)
             return
         src = env[v]
         if self.ghosts and pos is not None and pos - src.pos > GHOST_SPAN:
@@ -347,7 +364,7 @@ class _Walker:
              level: int) -> None:
         """Draw the first block of a repeated run; later blocks' vars alias its nodes."""
         p = e - s
-        box = self.cluster(cl, "fold", f"×{reps}  block of {p} ops, repeated {reps} times "
+        box = self.cluster(cl, "fold", f"{_TIMES}{reps}  block of {p} ops, repeated {reps} times "
                                        f"(first shown)")
         for i in range(s, e):
             self.eqn(jaxpr.eqns[i], i, env, box, level)
@@ -385,9 +402,11 @@ class _Walker:
                 and list(inner.eqns[0].outvars) == list(inner.outvars)
                 and not subjaxprs(inner.eqns[0])):
             sub_in = dict(zip(inner.invars, eqn.invars, strict=True))
-            operands = [sub_in.get(v, v) for v in inner.eqns[0].invars]
+            operands = [v if isinstance(v, Literal) else sub_in.get(v, v)
+                        for v in inner.eqns[0].invars]
             via = f"\n(in {eqn.primitive.name} {eqn.params.get('name', '')})".rstrip()
-            self.plain(inner.eqns[0], operands, eqn.outvars, i, env, cl, via)
+            self.plain(inner.eqns[0], operands, eqn.outvars, i, env, cl, via,
+                       tip=self.tooltip(eqn))
             return
         if not subs:
             self.plain(eqn, eqn.invars, eqn.outvars, i, env, cl)
@@ -401,10 +420,11 @@ class _Walker:
                    "summary")
 
     def plain(self, eqn: Any, operands: Sequence[Any], outs: Sequence[Any], i: int,
-              env: dict[Any, _Src], cl: Cluster, suffix: str = "", kind: str = "eqn") -> None:
+              env: dict[Any, _Src], cl: Cluster, suffix: str = "", kind: str = "eqn",
+              tip: str = "") -> None:
         params = eqn_params_text(eqn)
         label = eqn.primitive.name + (f"\n{params}" if params else "") + suffix
-        nid = self.node(cl, kind, label, self.tooltip(eqn))
+        nid = self.node(cl, kind, label, tip or self.tooltip(eqn))
         for v in operands:
             self.use(v, nid, env, cl, i)
         for v in outs:
@@ -512,7 +532,7 @@ def to_dot(model: Model, extra: Sequence[str] = ()) -> str:
     head = [
         f"digraph {_q(model.title or 'jaxpr')} {{",
         f'  graph [rankdir={model.rankdir} fontname="Helvetica" fontsize=10 labelloc=b '
-        f"nodesep=0.25 ranksep=0.3 label={_q(footer)}]",
+        "nodesep=0.25 ranksep=0.3" + (f" label={_q(footer)}]" if footer else "]"),
         '  node [fontname="Helvetica" fontsize=10 height=0.3 margin="0.08,0.03"]',
         '  edge [fontname="Helvetica" fontsize=8 arrowsize=0.6 color="#6b7280" '
         'fontcolor="#4b5563"]',
@@ -525,7 +545,7 @@ def _notes(stats: Mapping[str, int], max_nodes: int) -> list[str]:
     notes = []
     if stats["fold_runs"]:
         notes.append(f"folded: {stats['fold_runs']} run(s) of repeated blocks "
-                     f"({stats['folded']} eqns hidden; orange ×N clusters show one block)")
+                     f"({stats['folded']} eqns hidden; orange {_TIMES}N clusters show one block)")
     if stats["elided"]:
         notes.append(f"elided: {stats['elided']} eqns inside long elementwise chains")
     if stats["collapsed"]:
@@ -535,3 +555,158 @@ def _notes(stats: Mapping[str, int], max_nodes: int) -> list[str]:
     if stats["ghosts"]:
         notes.append("↪ name: a long-range use of a value drawn further up")
     return notes
+
+
+# ---- public API -----------------------------------------------------------------------------
+
+
+def _names(names: Sequence[str] | None, n: int, default: str) -> list[str]:
+    """User names padded with ``default[k]`` (``out`` alone when there is one output)."""
+    given = list(names or [])[:n]
+    if not given and n == 1 and default == "out":
+        return ["out"]
+    return given + [f"{default}[{k}]" for k in range(len(given), n)]
+
+
+def _listing(jaxpr: Jaxpr, in_names: Sequence[str], out_names: Sequence[str],
+             statics: Mapping[str, object], limit: int = 30) -> str:
+    """Compact text for terminals: one line per top-level eqn, with the user's names."""
+    names: dict[Any, str] = dict(zip(jaxpr.invars, in_names, strict=False))
+    names.update({v: f"const{k}" for k, v in enumerate(jaxpr.constvars)})
+    fresh = iter(range(1, 1 << 62))
+
+    def nm(v: Any) -> str:
+        if isinstance(v, Literal):
+            return _fmt_value(v.val)
+        if v not in names:
+            names[v] = f"v{next(fresh)}"
+        return names[v]
+
+    lines = [f"  static (baked in): {k} = {v!r}" for k, v in statics.items()]
+    for i, eqn in enumerate(jaxpr.eqns):
+        if i == limit:
+            lines.append(f"  ... {len(jaxpr.eqns) - limit} more eqns")
+            break
+        inner = sum(count_eqns(j) for _, j, _ in subjaxprs(eqn))
+        outs = " ".join(f"{nm(v)}:{_short_aval(v)}" for v in eqn.outvars)
+        params = eqn_params_text(eqn)
+        lines.append(f"  {outs} = {eqn.primitive.name}{f'[{params}]' if params else ''} "
+                     f"{' '.join(nm(v) for v in eqn.invars)}"
+                     + (f"  [{inner} ops inside]" if inner else ""))
+    lines.append("  return " + ", ".join(f"{o}={nm(v)}" for o, v in
+                                          zip(out_names, jaxpr.outvars, strict=False)))
+    return "\n".join(lines)
+
+
+def build_graph(closed_jaxpr: ClosedJaxpr, *, in_names: Sequence[str],
+                out_names: Sequence[str] | None = None,
+                statics: Mapping[str, object] | None = None, title: str = "", depth: int = 2,
+                max_nodes: int = 400, rankdir: str = "TB", show_shapes: bool = True,
+                source_file: str | None = None, line_offset: int = 0) -> JaxprGraph:
+    """Draw a ClosedJaxpr: inputs and outputs with the user's names, statics baked in."""
+    jaxpr, statics = closed_jaxpr.jaxpr, dict(statics or {})
+    total = count_eqns(jaxpr)
+    walker = _Walker(depth=depth, max_nodes=max_nodes, show_shapes=show_shapes,
+                     ghosts=total > GHOST_MIN_EQNS, statics=statics,
+                     where=(source_file, line_offset))
+    root = Cluster("root", "root", title)
+    if statics:
+        body = "\n".join(f"{k} = {v!r}" for k, v in statics.items())
+        walker.static_node = walker.node(root, "static", f"baked in (static)\n{body}",
+                                         "static arguments: compile-time constants of this trace")
+    ins = _names(in_names, len(jaxpr.invars), "in")
+    outs = _names(out_names, len(jaxpr.outvars), "out")
+    env: dict[Any, _Src] = {}
+    for name, v in zip(ins, jaxpr.invars, strict=True):
+        env[v] = _Src(walker.node(root, "input", name, _short_aval(v)), -1, name)
+    walker.walk(jaxpr, closed_jaxpr.consts, env, root, 0)
+    for name, v in zip(outs, jaxpr.outvars, strict=True):
+        walker.use(v, walker.node(root, "output", name, _short_aval(v)), env, root, None)
+    model = Model(root, walker.edges, _notes(walker.stats, max_nodes), rankdir, title)
+    sig = ", ".join(f"{n}: {_short_aval(v)}" for n, v in zip(ins, jaxpr.invars, strict=True))
+    res = ", ".join(f"{n}: {_short_aval(v)}" for n, v in zip(outs, jaxpr.outvars, strict=True))
+    summary = (f"JaxprGraph {title or 'jaxpr'}: {total} eqns ({len(jaxpr.eqns)} top-level), "
+               f"inputs ({_clip(sig)}) -> outputs ({_clip(res)}), depth {depth}, "
+               f"{walker.n_nodes} nodes drawn")
+    text = _listing(jaxpr, ins, outs, statics)
+    if model.notes:
+        text += "\n" + "\n".join(f"  # {n}" for n in model.notes)
+    info = {"n_eqns": total, "inputs": ins, "outputs": outs, "depth": depth, **walker.stats}
+    return JaxprGraph(to_dot(model), summary, text, walker.n_nodes, info, model)
+
+
+def _clip(text: str, n: int = 120) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def leaf_names(args: tuple[Any, ...], kwargs: dict[str, Any], param_names: Sequence[str],
+               static: set[str]) -> list[str]:
+    """User names of the dynamic leaves in jaxpr invar order (``x``, ``params['w']``).
+
+    jit flattens ``(dynamic args, dynamic kwargs)``; dict keys flatten sorted.
+    """
+    from jax.tree_util import keystr, tree_flatten_with_path
+
+    named = [(param_names[i] if i < len(param_names) else f"args[{i}]", a)
+             for i, a in enumerate(args)]
+    named += [(k, kwargs[k]) for k in sorted(kwargs)]
+    out = []
+    for name, value in named:
+        if name in static:
+            continue
+        out += [name + keystr(path) for path, _ in tree_flatten_with_path(value)[0]]
+    return out
+
+
+def graph(fun: Any, *args: Any, static_argnums: int | Sequence[int] = (),
+          static_argnames: str | Sequence[str] = (), depth: int = 2, max_nodes: int = 400,
+          rankdir: str = "TB", show_shapes: bool = True, **kwargs: Any) -> JaxprGraph:
+    """Draw the jaxpr of ``fun(*args, **kwargs)`` under ``jax.jit`` with these statics."""
+    import inspect
+
+    import jax
+    from jax.tree_util import keystr, tree_flatten_with_path
+
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    try:
+        params = list(inspect.signature(fun).parameters)
+    except (TypeError, ValueError):
+        params = []
+    static = set(names) | {params[i] if i < len(params) else f"args[{i}]" for i in nums}
+    traced = jax.jit(fun, static_argnums=nums, static_argnames=names).trace(*args, **kwargs)
+    statics = {params[i] if i < len(params) else f"args[{i}]": a for i, a in enumerate(args)
+               if i in nums}
+    statics.update({k: v for k, v in kwargs.items() if k in static})
+    outs = [keystr(p) for p, _ in tree_flatten_with_path(traced.out_info)[0]]
+    outs = ["out" + p for p in outs] if len(outs) > 1 or outs != [""] else ["out"]
+    return build_graph(traced.jaxpr, in_names=leaf_names(args, kwargs, params, static),
+                       out_names=outs, statics=statics,
+                       title=getattr(fun, "__name__", "jaxpr"), depth=depth,
+                       max_nodes=max_nodes, rankdir=rankdir, show_shapes=show_shapes)
+
+
+def diff_graphs(a: JaxprGraph, b: JaxprGraph) -> JaxprGraph:
+    """Two graphs side by side; nodes (and their edges) that do not match are red."""
+    import difflib
+
+    ma, mb = a.model, b.model
+    na, nb = ma.nodes(), mb.nodes()
+    matcher = difflib.SequenceMatcher(None, [(n.kind, n.label) for n in na],
+                                      [(n.kind, n.label) for n in nb], autojunk=False)
+    same_a: set[str] = set()
+    same_b: set[str] = set()
+    for blk in matcher.get_matching_blocks():
+        same_a.update(n.id for n in na[blk.a : blk.a + blk.size])
+        same_b.update(n.id for n in nb[blk.b : blk.b + blk.size])
+    hi_a = frozenset(n.id for n in na) - same_a
+    hi_b = frozenset(n.id for n in nb) - same_b
+    body = [*_body(ma, "a_", hi_a, f"A: {ma.title or 'first'}"),
+            *_body(mb, "b_", hi_b, f"B: {mb.title or 'second'}")]
+    n_diff = len(hi_a) + len(hi_b)
+    model = Model(Cluster("root", "root", "diff"), [], [f"{n_diff} node(s) differ (red)"],
+                  ma.rankdir, f"{ma.title} vs {mb.title}")
+    summary = f"JaxprGraph diff {ma.title!r} vs {mb.title!r}: {n_diff} node(s) differ"
+    text = "A:\n" + a.text + "\nB:\n" + b.text
+    return JaxprGraph(to_dot(model, body), summary, text, a.n_nodes + b.n_nodes,
+                      {"differing_nodes": n_diff, "a": a.info, "b": b.info}, model)

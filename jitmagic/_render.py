@@ -129,7 +129,8 @@ class JaxprGraph:
                 self._widget = _widget_class()(dot=self.source)
             view = self._widget._repr_mimebundle_()
             view = view[0] if isinstance(view, tuple) else view
-            return {_WIDGET_MIME: view[_WIDGET_MIME], "text/plain": plain, "text/html": self._html()}
+            html_view = self._html()
+            return {_WIDGET_MIME: view[_WIDGET_MIME], "text/plain": plain, "text/html": html_view}
         return {"text/plain": plain, "text/html": self._html()}
 
     def _html(self, note: str = "") -> str:

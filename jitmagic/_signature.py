@@ -206,7 +206,7 @@ def _leaf_changes(old: LeafSignature, new: LeafSignature) -> list[str]:
         changes.append(f"{new.path}: dtype {old.dtype} → {new.dtype}")
     if old.weak_type != new.weak_type:
         changes.append(f"{new.path}: weak_type changed (Python scalar vs array)")
-    if old.sharding != new.sharding:
+    if None not in (old.sharding, new.sharding) and old.sharding != new.sharding:
         changes.append(f"{new.path}: sharding {old.sharding} → {new.sharding}")
     return changes
 

@@ -83,7 +83,7 @@ class TrackedFunction(Forwarder):
             fun, jit_kwargs.get("static_argnums", ()), jit_kwargs.get("static_argnames", ())
         )
         self._jitted = jax.jit(self._make_shim(body), **jit_kwargs)
-        self._churn = _hygiene.ChurnMonitor()
+        self._churn = _hygiene.ChurnMonitor(stacklevel=4)  # user frame: C call -> _on_miss
         self._reset_records()
         _events.install()
         super().__init__(
@@ -119,6 +119,7 @@ class TrackedFunction(Forwarder):
     # ------------------------------------------------------------------ miss path
     def _on_miss(self, args: tuple, kwargs: dict | None) -> None:
         kwargs = kwargs or {}
+        _events.install()  # again, in case `%unload_ext` removed it while we lived
         traced = self._take_traces()
         events = _events.drain(self.__name__)
         if not traced and not events.compiled:
