@@ -66,7 +66,7 @@ def rewrite_source(source: str, *, filename: str = "<autocond>", known: Iterable
 def _show(tree: ast.Module, changed: bool) -> str:
     if not changed:
         return ast.unparse(tree) + "\n"
-    return f"{_HEADER}import jitmagic._autocond as _jm\n\n{ast.unparse(tree)}\n"
+    return f"{_HEADER}{ast.unparse(tree)}\n"
 
 
 def autocond(fun: Callable) -> Callable:
@@ -484,8 +484,8 @@ class _Rewriter(ast.NodeTransformer):
                 handler.body = self.block(handler.body, inner, defined, top=False)
             if isinstance(s, ast.While):
                 self.changed = True
-                s.test = _jm("static_only", self.test(s.test), ast.Constant(
-                    "`while` on a traced condition needs jax.lax.while_loop"))
+                s.test = ast.copy_location(_jm("static_only", self.test(s.test), ast.Constant(
+                    "`while` on a traced condition needs jax.lax.while_loop")), s.test)
                 return s
             for field in ("iter", "items"):
                 if hasattr(s, field):
@@ -498,8 +498,8 @@ class _Rewriter(ast.NodeTransformer):
         self.generic_visit(node)
         self.changed = True
         if _binds_in_expr(node):
-            node.test = _jm("static_only", node.test,
-                            ast.Constant("a branch of this expression binds a name (walrus)"))
+            node.test = ast.copy_location(_jm("static_only", node.test, ast.Constant(
+                "a branch of this expression binds a name (walrus)")), node.test)
             return node
         return ast.copy_location(
             _jm("cond", self.test(node.test), _thunk(node.body), _thunk(node.orelse)), node)
@@ -567,7 +567,8 @@ class _Rewriter(ast.NodeTransformer):
             else None)
         if reason:
             self.changed = True
-            s.test = _jm("static_only", self.test(s.test), ast.Constant(reason))
+            s.test = ast.copy_location(
+                _jm("static_only", self.test(s.test), ast.Constant(reason)), s.test)
             s.body = self.block(s.body, live, defined, top=False)
             s.orelse = self.block(s.orelse, live, defined, top=False)
             return [s]
@@ -602,8 +603,14 @@ class _Rewriter(ast.NodeTransformer):
 def rewrite_module(tree: ast.Module, *, known: set[str] | None = None) -> tuple[ast.Module, bool]:
     """Rewrite `tree` in place (original line numbers kept); True if anything changed.
 
-    Top-level defs are rewritten as functions, other statements as a notebook cell.
+    Top-level defs are rewritten as functions, other statements as a notebook cell; a
+    changed tree starts with `import jitmagic._autocond as _jm`, so it runs as it is
+    (e.g. as the body of the function a cell compiles to).
     """
     rewriter = _Rewriter()
     rewriter.module(tree, set(known or ()))
+    if rewriter.changed:
+        where = tree.body[0] if tree.body else None
+        imp = ast.Import([ast.alias("jitmagic._autocond", "_jm")])
+        tree.body.insert(0, ast.copy_location(imp, where) if where else imp)
     return ast.fix_missing_locations(tree), rewriter.changed

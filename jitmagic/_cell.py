@@ -90,9 +90,8 @@ class _FreeNames(ast.NodeVisitor):
         """A nested scope: its reads of names it does not bind itself are free here."""
         own = set(own)
         for sub in ast.walk(node):
-            if isinstance(sub, ast.Name):
-                if isinstance(sub.ctx, ast.Store):
-                    own.add(sub.id)
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                own.add(sub.id)
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in own:
                 self._load(sub.id, sub.lineno)
@@ -336,4 +335,5 @@ class CellFunction:
     def __repr__(self) -> str:
         traced = ", ".join(self.plan.traced)
         static = "".join(f", {n}=..." for n in self.plan.static)
-        return f"<jitcell {self.__name__}({traced}{', *' if static else ''}{static}) {self.stats!r}>"
+        star = ", *" if static else ""
+        return f"<jitcell {self.__name__}({traced}{star}{static}) {self.stats!r}>"

@@ -302,8 +302,10 @@ class _Where:
             return None
         if self.cell is not None:
             lines = self.cell.splitlines()
-            return lines[self.lineno - 1].strip() if 0 < self.lineno <= len(lines) else None
-        return linecache.getline(self.filename or "", self.file_line or 0).strip() or None
+            text = lines[self.lineno - 1] if 0 < self.lineno <= len(lines) else ""
+        else:
+            text = linecache.getline(self.filename or "", self.file_line or 0)
+        return re.sub(r"\s*#[^'\"]*$", "", text).strip() or None
 
     def key(self, err: BaseException | None) -> tuple[Any, ...] | None:
         """What identifies "the same error" when re-tracing: its class and user line."""
@@ -348,7 +350,10 @@ def _explain(cause: str, err: BaseException, call: _Call, where: _Where) -> Diag
     original = where.key(err)
 
     def resolves(attempt: BaseException | None) -> bool:
-        return where.key(attempt) != original
+        """Gone, or replaced by a non-tracer error or one on another line."""
+        if attempt is None or classify(attempt) is None:
+            return True
+        return where.key(attempt)[1] != original[1]  # type: ignore[index]
 
     if cause == "non_array":
         match = re.search(r" at path (\w+)", str(err))

@@ -325,9 +325,10 @@ class _Walker:
         else:
             self.edge(src.node, dst, v)
 
-    def tooltip(self, eqn: Any) -> str:
+    def tooltip(self, eqn: Any, site: Any = None) -> str:
+        """Primitive, result types and the user line (of ``site`` when given)."""
         head = f"{eqn.primitive.name} -> {', '.join(_short_aval(v) for v in eqn.outvars)}"
-        frame = _jaxcompat.user_source_line(eqn.source_info)
+        frame = _jaxcompat.user_source_line((site or eqn).source_info)
         if frame is None:
             return head
         file, line, func = frame
@@ -406,7 +407,7 @@ class _Walker:
                         for v in inner.eqns[0].invars]
             via = f"\n(in {eqn.primitive.name} {eqn.params.get('name', '')})".rstrip()
             self.plain(inner.eqns[0], operands, eqn.outvars, i, env, cl, via,
-                       tip=self.tooltip(eqn))
+                       tip=self.tooltip(inner.eqns[0], eqn))
             return
         if not subs:
             self.plain(eqn, eqn.invars, eqn.outvars, i, env, cl)

@@ -236,10 +236,12 @@ class CompileBudget:
         self.count += 1
         if self.count <= self.limit:
             return None
-        where = f" (`{fun_name}`)" if fun_name else ""
+        fun_name = fun_name or getattr(ledger, "__name__", None)
+        where = f" (of `{fun_name}`)" if fun_name else ""
+        details = getattr(ledger, "ledger_text", None)
         return RecompileLimitError(
             f"jitmagic: compile #{self.count}{where} exceeds the budget of "
-            f"max_compiles({self.limit}).",
+            f"max_compiles({self.limit})." + (f"\n{details()}" if callable(details) else ""),
             ledger=ledger,
         )
 

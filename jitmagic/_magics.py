@@ -104,7 +104,8 @@ class JitMagics(Magics):
         kwargs: dict[str, Any] = {}
         if args.jit_kwargs:
             kwargs.update(self.shell.ev(args.jit_kwargs))
-        for key, value in (("static_argnames", args.static), ("static_argnums", args.static_argnums),
+        for key, value in (("static_argnames", args.static),
+                           ("static_argnums", args.static_argnums),
                            ("donate_argnames", args.donate),
                            ("donate_argnums", args.donate_argnums)):
             if value:
@@ -118,7 +119,8 @@ class JitMagics(Magics):
     @magic_arguments()
     @argument("--static", nargs="+", default=[], metavar="NAME",
               help="free variables of the cell to pass as static arguments")
-    @argument("--name", default=None, help="also bind the cell as a callable NAME(traced..., static=...)")
+    @argument("--name", default=None,
+              help="also bind the cell as a callable NAME(traced..., static=...)")
     @argument("--autocond", action="store_true",
               help="rewrite Python if/else on traced values into lax.cond")
     @argument("--show-source", action="store_true", help="print the --autocond rewrite")

@@ -171,7 +171,7 @@ def build_signature(
 ) -> Signature:
     """The signature of `fun(*args, **kwargs)` under the given (resolved) static sets."""
     out: list[ArgSignature] = []
-    for i, (name, value) in enumerate(zip(positional_names(fun, len(args)), args)):
+    for i, (name, value) in enumerate(zip(positional_names(fun, len(args)), args, strict=False)):
         if i in static_argnums:
             out.append(ArgSignature(name, "positionally", static=True, static_value=value))
         else:
@@ -220,7 +220,8 @@ def _arg_changes(old: ArgSignature, new: ArgSignature) -> list[str]:
         return [change] if change else []
     if old.treedef != new.treedef:
         return [f"pytree structure of {new.name} changed: {old.treedef} → {new.treedef}"]
-    return [c for lo, ln in zip(old.leaves, new.leaves) for c in _leaf_changes(lo, ln)]
+    pairs = zip(old.leaves, new.leaves, strict=True)  # same treedef: same leaf count
+    return [c for lo, ln in pairs for c in _leaf_changes(lo, ln)]
 
 
 def differences(old: Signature, new: Signature) -> list[str]:

@@ -370,14 +370,19 @@ def test_refcounts_stable_on_miss_and_error_paths(cls: type) -> None:
     fw = cls(flaky, None, lambda a, k: None, lambda e, a, k: None)
     replacing = cls(flaky, None, lambda a, k: None, lambda e, a, k: KeyError("replaced"))
     before = (sys.getrefcount(arg), sys.getrefcount(kwval))
+    nones = sys.getrefcount(None)
     for _ in range(10_000):
-        assert fw(arg, key=kwval, fail=False) is arg
-        with pytest.raises(ValueError, match="no"):
-            fw(arg, key=kwval, fail=True)
+        for call in (fw, fw.__call__):  # vectorcall and tp_call (args tuple + kwargs dict)
+            assert call(arg, key=kwval, fail=False) is arg
+            with pytest.raises(ValueError, match="no"):
+                call(arg, key=kwval, fail=True)
+        with pytest.raises(KeyError):
+            replacing.__call__(arg, key=kwval, fail=True)
         with pytest.raises(KeyError):
             replacing(arg, key=kwval, fail=True)
     gc.collect()
     assert (sys.getrefcount(arg), sys.getrefcount(kwval)) == before
+    assert abs(sys.getrefcount(None) - nones) < 1_000  # a leaked None per call would show
 
 
 @_needs_c

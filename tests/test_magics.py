@@ -50,7 +50,8 @@ def test_rejitting_a_tracked_function_replaces_it(ip):
     first = ip.user_ns["conditional_double"]
     ip.run_line_magic("jit", "conditional_double --static-argnums 1 --keep-unused")
     second = ip.user_ns["conditional_double"]
-    assert second is not first and second.__wrapped__ is first.__wrapped__
+    assert second is not first
+    assert second.__wrapped__ is first.__wrapped__
     assert second.jit_kwargs == {"static_argnums": (1,), "keep_unused": True}
 
 
@@ -132,7 +133,8 @@ def test_help_exists_for_every_magic(ip):
     for kind, name in (("line", "jit"), ("cell", "jitcell"), ("line", "jaxpr"),
                        ("line", "jitstats")):
         doc = ip.magics_manager.magics[kind][name].__doc__
-        assert doc and "usage:" in doc.lower()
+        assert doc
+        assert "usage:" in doc.lower()
 
 
 def test_unload_removes_magics_and_listeners(ip):

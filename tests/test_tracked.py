@@ -185,7 +185,8 @@ def test_decorator_forms():
 
     assert float(a(1.0)) == 2.0
     assert float(b(2.0, n=3)) == 6.0
-    assert isinstance(a, jitmagic.TrackedFunction) and b in jitmagic.tracked_functions()
+    assert isinstance(a, jitmagic.TrackedFunction)
+    assert b in jitmagic.tracked_functions()
 
 
 def test_counts_exact_across_threads():

@@ -1,0 +1,97 @@
+"""Hit-path overhead of `jitmagic.jit` against bare `jax.jit`, side by side in one process.
+
+Usage: python benchmarks/bench_overhead.py [--repeat 60] [--number 2000] [--loop 100000]
+
+Each case times bare and tracked calls *interleaved* (bare, tracked, bare, ...)
+so machine noise hits both alike, and reports min and median ns per call and the
+ratio tracked/bare. All calls are cache hits (dispatch only, no block_until_ready,
+as a Python loop of small jitted calls would run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import timeit
+
+import jax
+import jax.numpy as jnp
+
+import jitmagic
+from jitmagic import _forward
+
+
+def scalar(x):
+    return x * 2
+
+
+def with_static(x, k):
+    return x * k
+
+
+def pytree(params, x, bias):
+    return params["w"] * x + bias[0]
+
+
+def cases() -> list[tuple[str, object, object, tuple, dict]]:
+    x = jnp.array(3.0)
+    tree = ({"w": jnp.ones(3)}, jnp.ones(3), (jnp.zeros(3),))
+    return [
+        ("scalar input", jax.jit(scalar), jitmagic.jit(scalar), (x,), {}),
+        ("static kwarg", jax.jit(with_static, static_argnames="k"),
+         jitmagic.jit(with_static, static_argnames="k"), (x,), {"k": 2}),
+        ("3-argument pytree", jax.jit(pytree), jitmagic.jit(pytree), tree, {}),
+    ]
+
+
+def interleaved(bare, tracked, args, kwargs, repeat: int, number: int) -> tuple[list, list]:
+    bare(*args, **kwargs), tracked(*args, **kwargs)  # compile both first
+    tb = timeit.Timer(lambda: bare(*args, **kwargs))
+    tt = timeit.Timer(lambda: tracked(*args, **kwargs))
+    b, t = [], []
+    for _ in range(repeat):
+        b.append(tb.timeit(number) / number * 1e9)
+        t.append(tt.timeit(number) / number * 1e9)
+    return b, t
+
+
+def loop_ratio(bare, tracked, args, kwargs, n: int) -> tuple[float, float]:
+    """Wall time of one plain `for` loop of n calls; bare and tracked alternate, best of 5."""
+    def run(fun):
+        start = time.perf_counter()
+        for _ in range(n):
+            fun(*args, **kwargs)
+        return time.perf_counter() - start
+
+    times_b, times_t = [], []
+    for _ in range(5):
+        times_b.append(run(bare))
+        times_t.append(run(tracked))
+    return min(times_b), min(times_t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=60)
+    ap.add_argument("--number", type=int, default=2000)
+    ap.add_argument("--loop", type=int, default=100_000)
+    a = ap.parse_args()
+    print(f"jax {jax.__version__}, C forwarder: {_forward.HAVE_C}")
+    print("| case | bare min ns | tracked min ns | ratio (min) | ratio (median) |")
+    print("|---|---|---|---|---|")
+    for name, bare, tracked, args, kwargs in cases():
+        b, t = interleaved(bare, tracked, args, kwargs, a.repeat, a.number)
+        print(f"| {name} | {min(b):.0f} | {min(t):.0f} | {min(t) / min(b):.3f} | "
+              f"{statistics.median(t) / statistics.median(b):.3f} |")
+    name, bare, tracked, args, kwargs = cases()[0]
+    lb, lt = loop_ratio(bare, tracked, args, kwargs, a.loop)
+    print(f"| {a.loop:,}-call loop ({name}) | {lb * 1e9 / a.loop:.0f} | "
+          f"{lt * 1e9 / a.loop:.0f} | {lt / lb:.3f} | – |")
+    s = tracked.stats
+    assert s.misses == 1, s  # the loop really was all hits
+    assert s.hits == s.calls - 1, s
+
+
+if __name__ == "__main__":
+    main()

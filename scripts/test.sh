@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (see setup.sh), then run the whole test suite: lint, unit, magics, notebooks, browser.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+python3 -m ruff check .
+python3 -m pytest "$@"

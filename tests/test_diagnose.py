@@ -1,0 +1,205 @@
+"""Diagnosed tracer errors over the faulty corpus: culprit, line, fix, and that the fix works."""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import pickle
+import textwrap
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from corpus_faulty import CASES, LEGAL, Case, conditional_double
+
+from jitmagic._diagnose import Diagnosis, diagnose_error
+
+
+def _scalars(values: Any) -> Any:
+    """0-d arrays as Python scalars, as the diagnosis tells the user to pass them."""
+    return jax.tree_util.tree_map(
+        lambda v: np.asarray(v).item() if isinstance(v, jax.Array) and v.ndim == 0 else v,
+        values,
+    )
+
+
+def diagnosed(
+    fun: Any, args: tuple, kwargs: dict | None = None, static: tuple[str, ...] = (), **where: Any
+) -> tuple[BaseException, BaseException]:
+    """Call ``jax.jit(fun)``, diagnose the failure, raise it like the tracked jit does."""
+    kwargs = kwargs or {}
+    with pytest.raises(Exception) as info:  # noqa: PT011 -- each case checks its class below
+        jax.jit(fun, static_argnames=static)(*args, **kwargs)
+    err = info.value
+    new = diagnose_error(
+        err, fun=fun, args=args, kwargs=kwargs, static_argnames=static, jit_kwargs={}, **where
+    )
+    assert new is not None, f"not diagnosed: {err}"
+    with pytest.raises(type(err)) as raised:
+        raise new from err
+    return err, raised.value
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_corpus_case_is_diagnosed(case: Case) -> None:
+    err, exc = diagnosed(case.fun, case.args, case.kwargs, case.static)
+    d: Diagnosis = exc.diagnosis
+    assert isinstance(err, case.error)
+    assert isinstance(exc, type(err))
+    assert exc.__cause__ is err
+    assert str(exc).startswith(d.text)
+    assert str(exc).startswith("jitmagic: ")
+    assert str(err) in str(exc)
+    assert 3 <= len(d.text.splitlines()) <= 6
+    assert d.culprits == case.culprits
+    assert d.fix_kind == case.fix_kind
+    if case.fix_kind != "static":
+        assert d.line is not None
+        assert d.line in inspect.getsource(case.fun)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.fix_kind == "static"], ids=lambda c: c.id)
+def test_static_fix_is_verified_and_traces(case: Case) -> None:
+    _, exc = diagnosed(case.fun, case.args, case.kwargs, case.static)
+    d = exc.diagnosis
+    assert d.verified
+    assert set(case.culprits) <= set(d.static)
+    assert "verified" in d.text
+    for name in case.culprits:
+        assert name in d.fix
+    args, kwargs = _scalars(case.args), _scalars(case.kwargs)
+    jax.jit(case.fun, static_argnames=d.static).trace(*args, **kwargs)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.fixed is not None], ids=lambda c: c.id)
+def test_rewrite_fix_runs_and_matches_eager(case: Case) -> None:
+    _, exc = diagnosed(case.fun, case.args, case.kwargs, case.static)
+    assert not exc.diagnosis.verified  # nothing was applied, so nothing is claimed
+    expected = case.fun(*case.args, **case.kwargs)  # eager Python: the intended meaning
+    got = jax.jit(case.fixed, static_argnames=case.static)(*case.args, **case.kwargs)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_user_line_is_reported() -> None:
+    _, exc = diagnosed(conditional_double, (jnp.array(5.0), 0.0))
+    d = exc.diagnosis
+    assert d.line == "if x > threshold:"
+    assert d.lineno == conditional_double.__code__.co_firstlineno + 1
+    assert f"line {d.lineno}: `if x > threshold:`" in d.text
+
+
+def test_tutorial_threshold_static_still_fails_and_names_x() -> None:
+    """The tutorial's claim is false in real JAX: threshold static, x still traced."""
+    jitted = jax.jit(conditional_double, static_argnames="threshold")
+    with pytest.raises(jax.errors.TracerBoolConversionError):
+        jitted(jnp.array(5.0), threshold=0.0)
+    _, exc = diagnosed(conditional_double, (jnp.array(5.0),), {"threshold": 0.0}, ("threshold",))
+    d = exc.diagnosis
+    assert isinstance(exc, jax.errors.TracerBoolConversionError)
+    assert d.culprits == ("x",)
+    assert d.not_helpful == ("threshold",)
+    assert "x is data" in d.text
+    assert "threshold static alone does NOT help" in d.text
+    assert "jnp.where(x > threshold, x * 2, x)" in d.fix
+    assert "--autocond" in d.text
+
+
+def test_tutorial_both_traced_says_static_threshold_does_not_help() -> None:
+    _, exc = diagnosed(conditional_double, (jnp.array(5.0), 0.0))
+    d = exc.diagnosis
+    assert d.culprits == ("x", "threshold")
+    assert d.not_helpful == ("threshold",)
+    assert "making threshold static alone does NOT help" in d.text
+    with pytest.raises(jax.errors.TracerBoolConversionError):  # the claim, checked here too
+        jax.jit(conditional_double, static_argnames="threshold").trace(jnp.array(5.0), 0.0)
+
+
+@pytest.mark.parametrize(("fun", "args", "kwargs", "static"), LEGAL, ids=lambda v: str(v)[:20])
+def test_legal_code_traces_and_is_not_diagnosed(fun: Any, args: tuple, kwargs: dict,
+                                                static: tuple[str, ...]) -> None:
+    out = jax.jit(fun, static_argnames=static)(*args, **kwargs)
+    np.testing.assert_allclose(out, fun(*args, **kwargs))
+
+
+def test_unrelated_errors_are_not_diagnosed() -> None:
+    def bad_shapes(x):
+        return x + jnp.ones(3)
+
+    with pytest.raises(TypeError) as info:
+        jax.jit(bad_shapes)(jnp.ones(4))
+    assert diagnose_error(info.value, fun=bad_shapes, args=(jnp.ones(4),), kwargs={},
+                          static_argnums=(), static_argnames=(), jit_kwargs={}) is None
+    err = ZeroDivisionError("x")
+    assert diagnose_error(err, fun=bad_shapes, args=(1,), kwargs={}, static_argnums=(),
+                          static_argnames=(), jit_kwargs={}) is None
+
+
+def test_diagnosed_error_pickles_and_prints() -> None:
+    _, exc = diagnosed(conditional_double, (jnp.array(5.0), 0.0))
+    again = pickle.loads(pickle.dumps(exc))
+    assert isinstance(again, jax.errors.TracerBoolConversionError)
+    assert str(again) == str(exc)
+    assert again.diagnosis == exc.diagnosis
+    assert type(exc).__name__ == "TracerBoolConversionError"
+    assert repr(exc).startswith("TracerBoolConversionError(")
+
+
+def test_static_argnums_are_respected() -> None:
+    def f(x, n, m):
+        return jnp.zeros(n) + x.sum() + jnp.ones(m).sum()
+
+    with pytest.raises(TypeError) as info:
+        jax.jit(f, static_argnums=(1,))(jnp.ones(2), 2, 3)
+    new = diagnose_error(info.value, fun=f, args=(jnp.ones(2), 2, 3), kwargs={},
+                         static_argnums=(1,), static_argnames=(), jit_kwargs={})
+    assert new.diagnosis.culprits == ("m",)
+    assert new.diagnosis.static == ("n", "m")
+    assert new.diagnosis.verified
+
+
+CELL = """\
+y = x * 2
+z = jnp.zeros(n)
+total = y.sum() + z.sum()
+"""
+
+
+def _cell_function(source: str, params: str, filename: str, offset: int) -> Any:
+    """A cell as the lead compiles one: a function in its own linecache'd file."""
+    code = f"def cell({params}):\n" + textwrap.indent(source, "    ") + "    return total\n"
+    text = "\n" * (offset - 1) + code
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    scope: dict[str, Any] = {"jnp": jnp}
+    exec(compile(text, filename, "exec"), scope)
+    return scope["cell"]
+
+
+def test_cell_line_number_and_flag_syntax() -> None:
+    filename = "<jitcell-test-diagnose>"
+    fun = _cell_function(CELL, "x, n", filename, offset=1)  # cell line = code line - 1
+    args = (jnp.ones(3), 4)
+    _, exc = diagnosed(fun, args, source_file=filename, line_offset=1, cell_source=CELL)
+    d = exc.diagnosis
+    assert d.culprits == ("n",)
+    assert d.lineno == 2
+    assert d.line == "z = jnp.zeros(n)"
+    assert d.fix.startswith("--static n")
+    assert d.verified
+
+
+def test_unknown_static_argname() -> None:
+    def f(x, threshold):
+        return x * threshold
+
+    with pytest.raises(ValueError, match="invalid argnames") as info:
+        jax.jit(f, static_argnames=("thresh",))(jnp.ones(2), 1.0)
+    new = diagnose_error(info.value, fun=f, args=(jnp.ones(2), 1.0), kwargs={},
+                         static_argnums=(), static_argnames=("thresh",), jit_kwargs={})
+    d = new.diagnosis
+    assert isinstance(new, ValueError)
+    assert d.culprits == ("thresh",)
+    assert "x, threshold" in d.text
+    assert "threshold" in d.fix
+    assert d.verified
