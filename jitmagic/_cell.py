@@ -235,14 +235,19 @@ def _returnable(leaf: Any) -> bool:
     return isinstance(leaf, (jax.Array, np.ndarray, np.generic, bool, int, float, complex))
 
 
-def compile_cell(plan: CellPlan, namespace: dict[str, Any], body_source: str | None = None,
+def compile_cell(plan: CellPlan, namespace: dict[str, Any], *, autocond: bool = False,
                  name: str = "jitcell") -> Any:
     """Build `name(*traced, **static) -> (outputs, last)` with the cell's line numbers.
 
     Its globals are the notebook namespace (so `jnp` and friends resolve live); the
     helper that gathers outputs is passed through a closure, not put in the namespace.
     """
-    body = _parse(body_source if body_source is not None else plan.source).body
+    tree = _parse(plan.source)
+    if autocond:
+        from ._autocond import rewrite_module
+
+        tree, _ = rewrite_module(tree, known=set(plan.traced) | set(plan.static))
+    body = tree.body
     if plan.has_last_expr and body and isinstance(body[-1], ast.Expr):
         last = body[-1]
         body[-1] = ast.copy_location(
@@ -296,8 +301,10 @@ class CellFunction:
         if autocond:
             from ._autocond import rewrite_source
 
-            self.body_source = rewrite_source(plan.source, filename=plan.filename)
-        fun = compile_cell(plan, namespace, self.body_source, name=name)
+            self.body_source = rewrite_source(
+                plan.source, filename=plan.filename, known=set(plan.traced) | set(plan.static)
+            )
+        fun = compile_cell(plan, namespace, autocond=autocond, name=name)
         source = SourceMap(plan.filename, 0, plan.source, is_cell=True)
         self.tracked = TrackedFunction(
             fun, static_argnames=plan.static, max_compiles=max_compiles, source=source
