@@ -20,3 +20,42 @@ def test_user_source_line_names_the_user_frame():
     assert file == __file__
     assert line == _here.__code__.co_firstlineno + 1
     assert func == "_here"
+
+
+def test_cache_size_probe_counts_dispatch_entries():
+    """Private `_cache_size` of a jax.jit object: the hit-path miss detector."""
+    import jax
+    import jax.numpy as jnp
+
+    from jitmagic._jaxcompat import cache_size_probe
+
+    f = jax.jit(lambda x: x + 1)
+    probe = cache_size_probe(f)
+    assert probe is not None, "jax.jit objects lost `_cache_size`: update _jaxcompat"
+    assert probe() == 0
+    f(jnp.ones(2))
+    f(jnp.ones(2))
+    assert probe() == 1
+    f(jnp.ones(3))
+    assert probe() == 2
+
+
+def test_monitoring_events_used_by_the_ledger_still_fire():
+    """The event names `_events` listens for are internal strings: fail loudly if renamed."""
+    import jax
+    import jax.numpy as jnp
+    from jax import monitoring
+
+    from jitmagic import _events
+
+    seen = []
+
+    def listener(event, seconds, **kwargs):
+        seen.append(event)
+
+    monitoring.register_event_duration_secs_listener(listener)
+    try:
+        jax.jit(lambda x: x * 7)(jnp.ones(5))
+    finally:
+        monitoring.unregister_event_duration_listener(listener)
+    assert {_events.TRACE, _events.LOWER, _events.COMPILE} <= set(seen)
