@@ -10,6 +10,7 @@ from typing import Any
 
 from ._errors import RecompileLimitError as RecompileLimitError
 from ._errors import RecompileWarning as RecompileWarning
+from ._errors import TracingPrintWarning as TracingPrintWarning
 from ._hygiene import max_compiles as max_compiles
 from ._ledger import CacheEntry as CacheEntry
 from ._ledger import Stats as Stats

@@ -36,8 +36,8 @@ from ._poller import shutdown as shutdown
 
 MAX_ROWS = 50
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-_GRID = "display:grid;grid-template-columns:17em 4.5em 4.5em 5em 10em 1fr;gap:0 .6em"
-_HEADER = ("signature", "trace", "lower", "compile ms", "kind", "miss reason")
+_GRID = "display:grid;grid-template-columns:15em 5em 5em 6.5em 9em 1fr;gap:0 .6em"
+_HEADER = ("signature", "trace ms", "lower ms", "compile ms", "kind", "miss reason")
 
 
 def show_dashboard(tracked: Any, key: str) -> Dashboard:
@@ -45,6 +45,7 @@ def show_dashboard(tracked: Any, key: str) -> Dashboard:
     from IPython.display import display
 
     board = Dashboard(tracked, key=key)
+    POLLER.add(key, board)  # also without a frontend, where display() only prints
     display(board)
     return board
 
@@ -68,8 +69,11 @@ def _label(cls: str, value: str = "") -> w.Label:
     return label
 
 
-def _caption(text: str) -> w.HTML:
-    return w.HTML(f"<span style='color:#666'>{text}</span>")
+def _pair(caption: str, *values: w.Widget) -> w.HBox:
+    """A caption and its value(s), kept together when the counter line wraps."""
+    label = w.HTML(f"<span style='color:#666;margin:0 .2em 0 .8em;white-space:nowrap'>"
+                   f"{caption}</span>")
+    return w.HBox([label, *values], layout=w.Layout(align_items="center"))
 
 
 class Dashboard:
@@ -103,13 +107,14 @@ class Dashboard:
         self.graph_out = w.Output()
         name = w.HTML(f"<b>{getattr(self.tracked, '__name__', 'jit')}</b>")
         counters = w.HBox([
-            name, _caption("calls"), self.calls, _caption("hits"), self.hits,
-            _caption("misses"), self.misses, _caption("hit ratio"), self.ratio_bar, self.ratio,
-            _caption("compile"), self.compile,
-        ], layout=w.Layout(align_items="center", gap="0 .4em"))
+            name, _pair("calls", self.calls), _pair("hits", self.hits),
+            _pair("misses", self.misses), _pair("hit ratio", self.ratio_bar, self.ratio),
+            _pair("compile", self.compile),
+        ], layout=w.Layout(align_items="center", flex_flow="row wrap"))
         header = w.HTML(
             f"<div style='{_GRID};margin-left:4.6em;font-weight:bold'>"
-            + "".join(f"<span>{h}</span>" for h in _HEADER) + "</div>"
+            + "".join(f"<span style='white-space:nowrap'>{h}</span>" for h in _HEADER)
+            + "</div>"
         )
         note = w.HTML(f"<small style='color:#666'>{HIT_NOTE}; click #n for its jaxpr</small>")
         self.widget = w.VBox([counters, self.churn, header, self.table, note,

@@ -35,7 +35,7 @@ import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["HAVE_C", "Forwarder", "PyForwarder"]
+__all__ = ["EXTRA_FRAMES", "HAVE_C", "Forwarder", "PyForwarder"]
 
 CacheSize = Callable[[], int]
 OnMiss = Callable[[tuple[Any, ...], dict[str, Any]], object]
@@ -144,6 +144,9 @@ except ImportError:  # extension not built: same behaviour, slower hot path
     _CForwarder = None
 
 HAVE_C: bool = _CForwarder is not None
+# Python frames the default Forwarder adds between the caller and on_miss/on_error
+# (the fallback's __call__): add it to warnings' stacklevel to point at the caller.
+EXTRA_FRAMES: int = 0 if HAVE_C else 1
 if TYPE_CHECKING:  # both classes share PyForwarder's interface
     Forwarder = PyForwarder
 else:

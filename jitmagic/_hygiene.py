@@ -54,9 +54,7 @@ class ChurnMonitor:
         with self._lock:
             due = []
             for name, kind in changed:
-                window = self._changes.setdefault(
-                    (name, kind), collections.deque(maxlen=WINDOW)
-                )
+                window = self._changes.setdefault((name, kind), collections.deque(maxlen=WINDOW))
                 window.append(call_index)
                 recent = sum(1 for i in window if i > call_index - WINDOW)
                 limit = STATIC_CHURN if kind == "static" else SHAPE_CHURN
@@ -109,18 +107,27 @@ def unhashable_statics(static_values: dict[str, Any]) -> list[str]:
     return bad
 
 
+def type_name(value: Any) -> str:
+    """A readable type name: ``jax.Array`` rather than ``ArrayImpl``."""
+    if type(value).__module__.startswith(("jax", "jaxlib")) and hasattr(value, "shape"):
+        return "jax.Array"
+    if isinstance(value, np.ndarray):
+        return "numpy.ndarray"
+    return type(value).__name__
+
+
 def hashable_fix(name: str, value: Any) -> tuple[str, str, Any]:
     """Suggest a fix for an unhashable static: ``(kind, text, replacement)``.
 
     ``replacement`` is the value to try instead, or :data:`TRACED` for "make it traced".
     """
-    tname = type(value).__name__
+    tname = type_name(value)
     if isinstance(value, list):
         return "tuple", f"pass `{name}` as a tuple: tuple({name})", tuple(value)
     if isinstance(value, set):
         return "tuple", f"pass `{name}` as a frozenset: frozenset({name})", frozenset(value)
-    if isinstance(value, (np.ndarray, np.generic)) or type(value).__module__.startswith("jax"):
-        return "traced", f"`{name}` is an array ({tname}): make it traced (not static)", TRACED
+    if tname in ("jax.Array", "numpy.ndarray"):
+        return "traced", f"`{name}` is an array: make it traced (not static)", TRACED
     if isinstance(value, dict):
         text = f"`{name}` is a dict: make it traced (a pytree), or pass a tuple of its items"
         return "traced", text, TRACED

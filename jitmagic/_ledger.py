@@ -55,6 +55,9 @@ class CacheEntry:
     trace_s: float
     lower_s: float
     compile_s: float
+    changes: tuple = field(default=(), repr=False)  # the reason's Change records
+    fingerprints: dict = field(default_factory=dict, repr=False)  # statics, to spot mutation
+    mutation_reported: bool = field(default=False, repr=False)
     owner: Any = field(default=None, repr=False)
     jaxpr: Any = field(default=None, repr=False)
     out_names: list[str] = field(default_factory=list, repr=False)

@@ -53,7 +53,7 @@ def _changed_names(entry: Any) -> list[tuple[str, str]]:
         name = part.split(":", 1)[0].strip()
         root = name.split("[", 1)[0].split(".", 1)[0]
         out.append((root, "static" if root in statics else "shape"))
-    return out
+    return list(dict.fromkeys(out))  # `x: f32[] → f32[3]; x: weak_type ...` is one change
 
 
 def churn_notes(entries: Sequence[Any], compile_seconds: float) -> list[str]:

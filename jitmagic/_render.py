@@ -9,7 +9,8 @@ Routes, picked once per display (``JITMAGIC_RENDERER=dot|browser|text`` forces o
 * ``browser``: no binary needed. An anywidget whose ES module is Viz.js (Graphviz 16
   compiled to WebAssembly, vendored in ``static/viz.js``) lays the graph out in the
   page. A ``pip install`` is enough; a ``text/html`` copy rides along for viewers
-  without a widget manager.
+  without a widget manager. Once drawn, the page sends the SVG back and the display
+  becomes a plain SVG (``JaxprGraph._ipython_display_``), so saved notebooks keep it.
 * ``text``: the compact listing, for terminals and for graphs too big to lay out.
 
 A layout is not started when the graph has more nodes than ``MAX_LAYOUT_NODES``:
@@ -22,6 +23,7 @@ import html
 import os
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -78,10 +80,11 @@ def _widget_class() -> type:
     import traitlets
 
     class JaxprGraphWidget(anywidget.AnyWidget):
-        """Renders its ``dot`` trait to inline SVG in the browser."""
+        """Renders its ``dot`` trait to inline SVG in the browser; sends the SVG back."""
 
         _esm = _esm()
         dot = traitlets.Unicode("").tag(sync=True)
+        svg = traitlets.Unicode("").tag(sync=True)  # set by the page once it has drawn
 
         def __repr__(self) -> str:
             return f"JaxprGraphWidget(<{len(self.dot)} chars of DOT>)"
@@ -100,6 +103,8 @@ class JaxprGraph:
     info: dict[str, Any] = field(default_factory=dict)
     model: Any = field(default=None, repr=False)
     _widget: Any = field(default=None, repr=False)
+    _svg: str = field(default="", repr=False)  # drawn by the browser route, sent back
+    _display_ids: list[str] = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:
         return f"{self.summary}\n{self.text}".rstrip()
@@ -125,13 +130,55 @@ class JaxprGraph:
                 return {"text/plain": f"{plain}\n({exc})", "text/html": self._html(str(exc))}
             return {"image/svg+xml": svg, "text/plain": plain}
         if route == "browser":
+            if self._svg:  # the page drew it once: no widget needed any more
+                return {"image/svg+xml": self._svg, "text/plain": plain}
             if self._widget is None:
                 self._widget = _widget_class()(dot=self.source)
+                self._widget.observe(self._on_svg, names="svg")
             view = self._widget._repr_mimebundle_()
             view = view[0] if isinstance(view, tuple) else view
             html_view = self._html()
             return {_WIDGET_MIME: view[_WIDGET_MIME], "text/plain": plain, "text/html": html_view}
         return {"text/plain": plain, "text/html": self._html()}
+
+    def _ipython_display_(self) -> None:
+        """Display the picture; on the browser route, under a display id we can update.
+
+        A widget view needs its model's state, which notebooks do not save by default, so
+        a reopened notebook would show "model not found". So the page sends back the SVG
+        it drew (the widget's ``svg`` trait) and ``_on_svg`` replaces this display with a
+        plain ``image/svg+xml`` + ``text/plain`` bundle: what the ``dot`` route gives, and
+        what saved notebooks, nbconvert and GitHub show. Only IPython calls this method,
+        so importing IPython here adds nothing to ``import jitmagic``.
+        """
+        from IPython.display import display
+
+        bundle = self._bundle(renderer_route())
+        if _WIDGET_MIME not in bundle:
+            display(bundle, raw=True)
+            return
+        display_id = uuid.uuid4().hex
+        self._display_ids.append(display_id)
+        display(bundle, raw=True, display_id=display_id)
+
+    def _on_svg(self, change: dict[str, Any]) -> None:
+        """The page drew the graph: keep its SVG and make every widget display static.
+
+        Runs in the kernel when the comm message arrives, possibly long after the cell
+        ended; ``update_display`` finds the outputs by display id, wherever they are.
+        ``IPython.display`` is imported only now: we are in a kernel by then.
+        """
+        svg = change["new"]
+        if not svg or self._svg:
+            return
+        self._svg = svg
+        if self._display_ids:
+            from IPython.display import update_display
+
+            bundle = {"image/svg+xml": svg, "text/plain": repr(self)}
+            for display_id in self._display_ids:
+                update_display(bundle, raw=True, display_id=display_id)
+            self._display_ids.clear()
 
     def _html(self, note: str = "") -> str:
         """Static fallback: summary, listing and the DOT source (paste into any Graphviz)."""

@@ -184,74 +184,102 @@ def build_signature(
     return Signature(tuple(out))
 
 
-def _static_change(old: ArgSignature, new: ArgSignature) -> str | None:
+@dataclass(frozen=True)
+class Change:
+    """One difference between two signatures, by argument and kind (for churn checks)."""
+
+    arg: str
+    kind: str  # static, shape, dtype, weak_type, sharding, structure, passing, presence
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class MissReason:
+    """Why a call missed: the changes against the nearest earlier signature."""
+
+    text: str
+    changes: tuple[Change, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _static_change(old: ArgSignature, new: ArgSignature) -> Change | None:
     a, b = old.static_value, new.static_value
     if type(a) is not type(b):
-        return (
+        return Change(new.name, "static", (
             f"{new.name}: {a!r} ({type(a).__name__}) → {b!r} ({type(b).__name__}) "
             "(static; keyed by type as well as value)"
-        )
+        ))
     try:
         same = bool(a == b) and hash(a) == hash(b)
     except Exception:
         same = False
-    return None if same else f"{new.name}: {a!r} → {b!r} (static)"
+    return None if same else Change(new.name, "static", f"{new.name}: {a!r} → {b!r} (static)")
 
 
-def _leaf_changes(old: LeafSignature, new: LeafSignature) -> list[str]:
+def _leaf_changes(arg: str, old: LeafSignature, new: LeafSignature) -> list[Change]:
     changes = []
     if old.shape != new.shape:
-        changes.append(f"{new.path}: {old.short.lstrip('~')} → {new.short.lstrip('~')}")
+        text = f"{new.path}: {old.short.lstrip('~')} → {new.short.lstrip('~')}"
+        changes.append(Change(arg, "shape", text))
     if old.dtype != new.dtype:
-        changes.append(f"{new.path}: dtype {old.dtype} → {new.dtype}")
+        changes.append(Change(arg, "dtype", f"{new.path}: dtype {old.dtype} → {new.dtype}"))
     if old.weak_type != new.weak_type:
-        changes.append(f"{new.path}: weak_type changed (Python scalar vs array)")
+        text = f"{new.path}: weak_type changed (Python scalar vs array)"
+        changes.append(Change(arg, "weak_type", text))
     if None not in (old.sharding, new.sharding) and old.sharding != new.sharding:
-        changes.append(f"{new.path}: sharding {old.sharding} → {new.sharding}")
+        text = f"{new.path}: sharding {old.sharding} → {new.sharding}"
+        changes.append(Change(arg, "sharding", text))
     return changes
 
 
-def _arg_changes(old: ArgSignature, new: ArgSignature) -> list[str]:
+def _arg_changes(old: ArgSignature, new: ArgSignature) -> list[Change]:
     if old.static != new.static:
         kind = "static" if new.static else "traced"
-        return [f"{new.name}: now {kind} (passed {new.passed})"]
+        return [Change(new.name, "passing", f"{new.name}: now {kind} (passed {new.passed})")]
     if new.static:
         change = _static_change(old, new)
         return [change] if change else []
     if old.treedef != new.treedef:
-        return [f"pytree structure of {new.name} changed: {old.treedef} → {new.treedef}"]
+        text = f"pytree structure of {new.name} changed: {old.treedef} → {new.treedef}"
+        return [Change(new.name, "structure", text)]
     pairs = zip(old.leaves, new.leaves, strict=True)  # same treedef: same leaf count
-    return [c for lo, ln in pairs for c in _leaf_changes(lo, ln)]
+    return [c for lo, ln in pairs for c in _leaf_changes(new.name, lo, ln)]
 
 
-def differences(old: Signature, new: Signature) -> list[str]:
+def differences(old: Signature, new: Signature) -> list[Change]:
     """Every reason `new` cannot reuse the cache entry made for `old`, in user terms."""
     before = {a.name: a for a in old.args}
     after = {a.name: a for a in new.args}
-    changes: list[str] = []
+    changes: list[Change] = []
     for name, arg in after.items():
         prev = before.get(name)
         if prev is None:
-            changes.append(f"{name}: newly passed ({arg.passed})")
+            changes.append(Change(name, "presence", f"{name}: newly passed ({arg.passed})"))
         elif prev.passed != arg.passed:
-            changes.append(
+            changes.append(Change(name, "passing", (
                 f"{name}: passed {prev.passed} before, {arg.passed} now "
                 "(JAX keys on how an argument is passed)"
-            )
+            )))
         else:
             changes += _arg_changes(prev, arg)
-    changes += [f"{name}: no longer passed" for name in before if name not in after]
+    changes += [Change(name, "presence", f"{name}: no longer passed")
+                for name in before if name not in after]
     return changes
 
 
-def explain_miss(new: Signature, earlier: Sequence[Signature]) -> str:
+def explain_miss(new: Signature, earlier: Sequence[Signature]) -> MissReason:
     """Why a call with `new` missed: its difference to the nearest earlier signature."""
     if not earlier:
-        return "first call"
+        return MissReason("first call")
     best = min((differences(old, new) for old in reversed(earlier)), key=len)
     if not best:
-        return "same signature as an earlier entry: JAX's cache was cleared or evicted"
-    return "; ".join(best)
+        return MissReason("same signature as an earlier entry: JAX's cache was cleared or evicted")
+    return MissReason("; ".join(c.text for c in best), tuple(best))
 
 
 def output_names(out_tree: Any, is_cell: bool = False) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import threading
+import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -25,12 +26,16 @@ import jax
 
 from . import _events, _hygiene
 from ._diagnose import diagnose_error
-from ._forward import Forwarder
+from ._errors import RecompileLimitError, RecompileWarning, TracingPrintWarning
+from ._forward import EXTRA_FRAMES, Forwarder
 from ._jaxcompat import cache_size_probe
 from ._ledger import CacheEntry, Stats
 from ._signature import build_signature, explain_miss, output_names, resolve_static
 
 DEFAULT_RETAIN = 128
+# warnings raised two calls below _on_miss point at the user's call: warn -> _after_miss ->
+# _on_miss -> (C forwarder, no frame; the Python fallback adds one) -> user code
+_USER_STACKLEVEL = 4 + EXTRA_FRAMES
 _serials = itertools.count()
 _registry: weakref.WeakSet[TrackedFunction] = weakref.WeakSet()
 
@@ -83,7 +88,8 @@ class TrackedFunction(Forwarder):
             fun, jit_kwargs.get("static_argnums", ()), jit_kwargs.get("static_argnames", ())
         )
         self._jitted = jax.jit(self._make_shim(body), **jit_kwargs)
-        self._churn = _hygiene.ChurnMonitor(stacklevel=4)  # user frame: C call -> _on_miss
+        self._print_noted = False
+        self._churn = _hygiene.ChurnMonitor(stacklevel=_USER_STACKLEVEL)
         self._reset_records()
         _events.install()
         super().__init__(
@@ -131,12 +137,14 @@ class TrackedFunction(Forwarder):
             self._misses += 1
             self._traces += traced
             earlier = [e.signature for e in self._entries]
+            reason = explain_miss(signature, earlier)
             entry = CacheEntry(
                 index=self._misses - 1,
                 call_index=self.calls,
                 signature=signature,
-                reason=explain_miss(signature, earlier) if earlier or not self._evicted
-                else explain_miss(signature, earlier) + " (older entries were evicted)",
+                reason=reason.text if earlier or not self._evicted
+                else reason.text + " (older entries were evicted)",
+                changes=reason.changes,
                 traced=traced > 0,
                 compiled=events.compiled,
                 persistent_cache=_persistent(events),
@@ -153,23 +161,52 @@ class TrackedFunction(Forwarder):
         self._after_miss(entry)
 
     def _after_miss(self, entry: CacheEntry) -> None:
-        """Churn warnings and compile budgets: only ever on the miss path."""
-        changed = [r.split(":", 1)[0] for r in entry.reason.split("; ") if ":" in r]
+        """Hygiene warnings, churn and compile budgets: only ever on the miss path."""
+        for problem in self._static_problems(entry):
+            warnings.warn(f"jitmagic: {problem}", RecompileWarning, stacklevel=_USER_STACKLEVEL)
+        if entry.traced and not self._print_noted:
+            self._print_noted = True
+            self._note_prints()
+        changed = {(c.arg, "static" if c.kind == "static" else "shape") for c in entry.changes}
         self._churn.on_miss(
             entry.call_index,
-            [(name, "static" if name in entry.signature.statics else "shape") for name in changed],
+            sorted(changed),
             self._distinct_values(),
             self._compile_seconds,
             self.__name__,
         )
         _hygiene.note_compile(self)
         if self._max_compiles is not None and self._misses > self._max_compiles:
-            from ._errors import RecompileLimitError
-
             raise RecompileLimitError(
                 f"{self.__name__} compiled {self._misses} times, more than "
                 f"--max-compiles {self._max_compiles}.\n{self.ledger_text()}",
                 ledger=self,
+            )
+
+    def _static_problems(self, entry: CacheEntry) -> list[str]:
+        """Statics that break the cache: bad hash/eq now, or mutated since they were keyed."""
+        entry.fingerprints = _hygiene.static_fingerprints(entry.signature.statics)
+        problems = _hygiene.check_static_hygiene(entry.signature.statics)
+        for old in self.entries[:-1]:
+            if old.fingerprints and not old.mutation_reported:
+                now = _hygiene.static_fingerprints(old.signature.statics)
+                found = _hygiene.check_mutated_after_call(old.fingerprints, now)
+                old.mutation_reported = bool(found)
+                problems += found
+        return problems
+
+    def _note_prints(self) -> None:
+        """A Python print in the body ran once, while tracing: say so (once per function)."""
+        if self._source.cell_source is not None:
+            lines = _hygiene.print_calls_in_source(self._source.cell_source)
+        else:
+            lines = _hygiene.print_calls(self._fun)
+        if lines:
+            where = ", ".join(str(n) for n in lines)
+            warnings.warn(
+                f"jitmagic: `print` (line {where}) in {self.__name__} runs only while JAX "
+                "traces it, not on every call; use jax.debug.print to print runtime values.",
+                TracingPrintWarning, stacklevel=_USER_STACKLEVEL,
             )
 
     def _distinct_values(self) -> dict[str, int]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from IPython.testing.globalipapp import get_ipython
+from IPython.testing import globalipapp
 
 
 @pytest.fixture
 def ip():
-    shell = get_ipython()
+    shell = globalipapp.get_ipython()  # (a stale import of get_ipython returns None)
     shell.reset(new_session=False)
     shell.run_line_magic("load_ext", "jitmagic")
     yield shell

@@ -199,7 +199,7 @@ def data_loop_fixed(x):
 
 
 def data_slice(x):
-    return x[x.argmin():].sum()
+    return x[x.argmin() :].sum()
 
 
 def data_slice_fixed(x):
@@ -230,45 +230,87 @@ CASES: list[Case] = [
     Case(range_of_array, (X, jnp.array(3)), ("n",), "static", ERR.TracerIntegerConversionError),
     Case(keyword_only_size, (X,), ("size",), "static", TypeError, kwargs={"size": 3}),
     Case(
-        conditional_double, (jnp.array(5.0), 0.0), ("x", "threshold"), "where",
-        ERR.TracerBoolConversionError, fixed=conditional_double_fixed,
+        conditional_double,
+        (jnp.array(5.0), 0.0),
+        ("x", "threshold"),
+        "where",
+        ERR.TracerBoolConversionError,
+        fixed=conditional_double_fixed,
     ),
     Case(
-        conditional_double, (jnp.array(5.0),), ("x",), "where", ERR.TracerBoolConversionError,
-        kwargs={"threshold": 0.0}, static=("threshold",), fixed=conditional_double_fixed,
+        conditional_double,
+        (jnp.array(5.0),),
+        ("x",),
+        "where",
+        ERR.TracerBoolConversionError,
+        kwargs={"threshold": 0.0},
+        static=("threshold",),
+        fixed=conditional_double_fixed,
     ),
     Case(
-        clip_assign, (X, 6.0), ("x", "limit"), "where", ERR.TracerBoolConversionError,
+        clip_assign,
+        (X, 6.0),
+        ("x", "limit"),
+        "where",
+        ERR.TracerBoolConversionError,
         fixed=clip_assign_fixed,
     ),
     Case(
-        ternary_scale, (X,), ("x",), "where", ERR.TracerBoolConversionError,
+        ternary_scale,
+        (X,),
+        ("x",),
+        "where",
+        ERR.TracerBoolConversionError,
         fixed=ternary_scale_fixed,
     ),
     Case(
-        double_until, (X,), ("x",), "while_loop", ERR.TracerBoolConversionError,
+        double_until,
+        (X,),
+        ("x",),
+        "while_loop",
+        ERR.TracerBoolConversionError,
         fixed=double_until_fixed,
     ),
     Case(
-        positive_sum, (X,), ("x",), "where", ERR.NonConcreteBooleanIndexError,
+        positive_sum,
+        (X,),
+        ("x",),
+        "where",
+        ERR.NonConcreteBooleanIndexError,
         fixed=positive_sum_fixed,
     ),
     Case(
-        log_mean, (X,), ("x",), "debug_print", ERR.ConcretizationTypeError,
+        log_mean,
+        (X,),
+        ("x",),
+        "debug_print",
+        ERR.ConcretizationTypeError,
         fixed=log_mean_fixed,
     ),
     Case(
-        scale_by_item, (X,), ("x",), "astype", ERR.ConcretizationTypeError,
+        scale_by_item,
+        (X,),
+        ("x",),
+        "astype",
+        ERR.ConcretizationTypeError,
         fixed=scale_by_item_fixed,
     ),
     Case(numpy_sin, (X,), ("x",), "jnp", ERR.TracerArrayConversionError, fixed=numpy_sin_fixed),
     Case(
-        data_loop, (X,), ("x",), "fori_loop", ERR.TracerIntegerConversionError,
+        data_loop,
+        (X,),
+        ("x",),
+        "fori_loop",
+        ERR.TracerIntegerConversionError,
         fixed=data_loop_fixed,
     ),
     Case(data_slice, (X,), ("x",), "size", IndexError, fixed=data_slice_fixed),
     Case(
-        nonzero_indices, (X, 2.0), ("x", "t"), "size", ERR.ConcretizationTypeError,
+        nonzero_indices,
+        (X, 2.0),
+        ("x", "t"),
+        "size",
+        ERR.ConcretizationTypeError,
         fixed=nonzero_indices_fixed,
     ),
 ]

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from corpus_faulty import CASES, LEGAL, Case, conditional_double
+from IPython.testing import globalipapp
 
 from jitmagic._diagnose import Diagnosis, diagnose_error
 
@@ -117,8 +118,9 @@ def test_tutorial_both_traced_says_static_threshold_does_not_help() -> None:
 
 
 @pytest.mark.parametrize(("fun", "args", "kwargs", "static"), LEGAL, ids=lambda v: str(v)[:20])
-def test_legal_code_traces_and_is_not_diagnosed(fun: Any, args: tuple, kwargs: dict,
-                                                static: tuple[str, ...]) -> None:
+def test_legal_code_traces_and_is_not_diagnosed(
+    fun: Any, args: tuple, kwargs: dict, static: tuple[str, ...]
+) -> None:
     out = jax.jit(fun, static_argnames=static)(*args, **kwargs)
     np.testing.assert_allclose(out, fun(*args, **kwargs))
 
@@ -129,11 +131,31 @@ def test_unrelated_errors_are_not_diagnosed() -> None:
 
     with pytest.raises(TypeError) as info:
         jax.jit(bad_shapes)(jnp.ones(4))
-    assert diagnose_error(info.value, fun=bad_shapes, args=(jnp.ones(4),), kwargs={},
-                          static_argnums=(), static_argnames=(), jit_kwargs={}) is None
+    assert (
+        diagnose_error(
+            info.value,
+            fun=bad_shapes,
+            args=(jnp.ones(4),),
+            kwargs={},
+            static_argnums=(),
+            static_argnames=(),
+            jit_kwargs={},
+        )
+        is None
+    )
     err = ZeroDivisionError("x")
-    assert diagnose_error(err, fun=bad_shapes, args=(1,), kwargs={}, static_argnums=(),
-                          static_argnames=(), jit_kwargs={}) is None
+    assert (
+        diagnose_error(
+            err,
+            fun=bad_shapes,
+            args=(1,),
+            kwargs={},
+            static_argnums=(),
+            static_argnames=(),
+            jit_kwargs={},
+        )
+        is None
+    )
 
 
 def test_diagnosed_error_pickles_and_prints() -> None:
@@ -152,8 +174,15 @@ def test_static_argnums_are_respected() -> None:
 
     with pytest.raises(TypeError) as info:
         jax.jit(f, static_argnums=(1,))(jnp.ones(2), 2, 3)
-    new = diagnose_error(info.value, fun=f, args=(jnp.ones(2), 2, 3), kwargs={},
-                         static_argnums=(1,), static_argnames=(), jit_kwargs={})
+    new = diagnose_error(
+        info.value,
+        fun=f,
+        args=(jnp.ones(2), 2, 3),
+        kwargs={},
+        static_argnums=(1,),
+        static_argnames=(),
+        jit_kwargs={},
+    )
     assert new.diagnosis.culprits == ("m",)
     assert new.diagnosis.static == ("n", "m")
     assert new.diagnosis.verified
@@ -195,11 +224,63 @@ def test_unknown_static_argname() -> None:
 
     with pytest.raises(ValueError, match="invalid argnames") as info:
         jax.jit(f, static_argnames=("thresh",))(jnp.ones(2), 1.0)
-    new = diagnose_error(info.value, fun=f, args=(jnp.ones(2), 1.0), kwargs={},
-                         static_argnums=(), static_argnames=("thresh",), jit_kwargs={})
+    new = diagnose_error(
+        info.value,
+        fun=f,
+        args=(jnp.ones(2), 1.0),
+        kwargs={},
+        static_argnums=(),
+        static_argnames=("thresh",),
+        jit_kwargs={},
+    )
     d = new.diagnosis
     assert isinstance(new, ValueError)
     assert d.culprits == ("thresh",)
     assert "x, threshold" in d.text
     assert "threshold" in d.fix
     assert d.verified
+
+
+CELLS = [
+    ("y = x * 2\nz = jnp.zeros(n)\ntotal = y.sum() + z.sum()\n", ("n",), "static", 2),
+    ("if x.sum() > limit:\n    y = x * 2\nelse:\n    y = x\n", ("x", "limit"), "where", 1),
+    ("total = 0.0\nfor _ in range(n):\n    total = total + x\n", ("n",), "static", 2),
+    ("first = x[:k]\n", ("k",), "static", 1),
+]
+
+
+@pytest.fixture
+def shell() -> Any:
+    """A real IPython shell with jitmagic loaded (module attribute: see globalipapp)."""
+    ip = globalipapp.get_ipython()  # rebinds itself after the first call, so no from-import
+    ip.reset(new_session=False)
+    ip.run_line_magic("load_ext", "jitmagic")
+    yield ip
+    ip.run_line_magic("unload_ext", "jitmagic")
+    ip.reset(new_session=False)
+
+
+@pytest.mark.parametrize(("cell", "culprits", "kind", "line"), CELLS)
+def test_faulty_cell_is_diagnosed_and_namespace_untouched(
+    shell: Any, cell: str, culprits: tuple[str, ...], kind: str, line: int
+) -> None:
+    ip = shell
+    ip.user_ns.update(jnp=jnp, x=jnp.ones(3), n=4, k=2, limit=1.0)
+    before = dict(ip.user_ns)
+    result = ip.run_cell("%%jitcell\n" + cell)
+    exc = result.error_in_exec
+    d = exc.diagnosis
+    assert str(exc).startswith("jitmagic: ")
+    assert isinstance(exc.__cause__, type(exc).__mro__[1])
+    assert d.culprits == culprits
+    assert d.fix_kind == kind
+    assert d.lineno == line
+    assert d.line == cell.splitlines()[line - 1].strip()
+    for name in ("y", "z", "total", "first"):
+        assert (name in ip.user_ns) == (name in before)
+    assert ip.user_ns["x"] is before["x"]
+    if kind == "static":
+        assert d.verified
+        assert d.fix.startswith(f"--static {' '.join(culprits)}")
+        fixed = ip.run_cell(f"%%jitcell --static {' '.join(culprits)}\n" + cell)
+        assert fixed.error_in_exec is None

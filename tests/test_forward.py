@@ -84,6 +84,28 @@ def _make(cls: type, jitted: Any, rec: Recorder, *, check: bool = True) -> Any:
 def test_default_forwarder_is_c_when_built() -> None:
     assert _forward.HAVE_C is (_C is not None)
     assert _forward.Forwarder is (_C if _C is not None else PyForwarder)
+    assert int(not _forward.HAVE_C) == _forward.EXTRA_FRAMES
+
+
+def test_callbacks_see_caller_frame_after_extra_frames(cls: type) -> None:
+    extra = 0 if _C is not None and issubclass(cls, _C) else 1
+    seen: list[str] = []
+
+    def on_miss(args: Any, kwargs: Any) -> None:
+        seen.append(sys._getframe(1 + extra).f_code.co_name)
+
+    def on_error(exc: Exception, args: Any, kwargs: Any) -> None:
+        seen.append(sys._getframe(1 + extra).f_code.co_name)
+
+    fw = cls(lambda x: 1 // x, None, on_miss, on_error)
+
+    def the_caller(x: int) -> None:
+        fw(x)
+
+    the_caller(1)
+    with pytest.raises(ZeroDivisionError):
+        the_caller(0)
+    assert seen == ["the_caller", "the_caller"]
 
 
 def test_forwards_result_and_counts_calls(cls: type) -> None:
@@ -369,19 +391,22 @@ def test_refcounts_stable_on_miss_and_error_paths(cls: type) -> None:
 
     fw = cls(flaky, None, lambda a, k: None, lambda e, a, k: None)
     replacing = cls(flaky, None, lambda a, k: None, lambda e, a, k: KeyError("replaced"))
-    before = (sys.getrefcount(arg), sys.getrefcount(kwval))
+    packed, ok, bad = (arg,), {"key": kwval, "fail": False}, {"key": kwval, "fail": True}
+    before = [sys.getrefcount(o) for o in (arg, kwval, packed, ok, bad)]
     nones = sys.getrefcount(None)
     for _ in range(10_000):
-        for call in (fw, fw.__call__):  # vectorcall and tp_call (args tuple + kwargs dict)
+        # fw(...) takes the vectorcall slot; fw.__call__(*packed) hands the tp_call slot
+        # the caller's own tuple, so a missing incref there shows up in `packed`.
+        for call in (fw, fw.__call__):
             assert call(arg, key=kwval, fail=False) is arg
+            assert call(*packed, **ok) is arg
             with pytest.raises(ValueError, match="no"):
-                call(arg, key=kwval, fail=True)
-        with pytest.raises(KeyError):
-            replacing.__call__(arg, key=kwval, fail=True)
-        with pytest.raises(KeyError):
-            replacing(arg, key=kwval, fail=True)
+                call(*packed, **bad)
+        for call in (replacing, replacing.__call__):
+            with pytest.raises(KeyError):
+                call(*packed, **bad)
     gc.collect()
-    assert (sys.getrefcount(arg), sys.getrefcount(kwval)) == before
+    assert [sys.getrefcount(o) for o in (arg, kwval, packed, ok, bad)] == before
     assert abs(sys.getrefcount(None) - nones) < 1_000  # a leaked None per call would show
 
 

@@ -54,21 +54,21 @@ def test_first_call_and_nearest_entry():
     a = sig((jnp.ones(3), 0.0))
     b = sig((jnp.ones(4), 0.0))
     c = sig((jnp.ones(4), 10.0))
-    assert explain_miss(a, []) == "first call"
+    assert explain_miss(a, []).text == "first call"
     # c differs from b only in threshold; from a in both: the nearest (b) is named
-    assert explain_miss(c, [a, b]) == "threshold: 0.0 → 10.0 (static)"
+    assert explain_miss(c, [a, b]).text == "threshold: 0.0 → 10.0 (static)"
 
 
 def test_same_signature_means_jax_forgot():
     a = sig((jnp.ones(3), 0.0))
-    assert "cleared or evicted" in explain_miss(a, [a])
+    assert "cleared or evicted" in explain_miss(a, [a]).text
 
 
 def test_added_and_removed_arguments():
     a = sig((jnp.ones(3), 0.0))
     b = sig((jnp.ones(3), 0.0), {"mode": jnp.ones(1)})
-    assert explain_miss(b, [a]) == "mode: newly passed (by keyword)"
-    assert explain_miss(a, [b]) == "mode: no longer passed"
+    assert explain_miss(b, [a]).text == "mode: newly passed (by keyword)"
+    assert explain_miss(a, [b]).text == "mode: no longer passed"
 
 
 def test_output_names_for_functions_and_cells():
@@ -76,3 +76,10 @@ def test_output_names_for_functions_and_cells():
     assert output_names((jnp.ones(2), {"a": jnp.ones(1)})) == ["out[0]", "out[1]['a']"]
     cell_out = ({"total": 1.0, "y": (2.0, 3.0)}, 4.0)
     assert output_names(cell_out, is_cell=True) == ["total", "y[0]", "y[1]", "Out"]
+
+
+def test_changes_are_structured_by_argument_and_kind():
+    a = sig((jnp.ones(3), 0.0))
+    b = sig((jnp.ones((3, 2), jnp.int32), 1.0))
+    kinds = [(c.arg, c.kind) for c in explain_miss(b, [a]).changes]
+    assert kinds == [("x", "shape"), ("x", "dtype"), ("threshold", "static")]

@@ -266,3 +266,54 @@ def test_nested_jaxprs_and_unused_args_keep_names():
     assert [leaf.path for leaf in entry.signature.leaves] == ["x", "unused"]
     assert len(entry.jaxpr.jaxpr.invars) == 2
     assert entry.out_names == ["out"]
+
+
+def test_print_in_body_is_noted_once():
+    def noisy(x):
+        print("tracing", x)
+        return x + 1
+
+    f = jitmagic.jit(noisy)
+    with pytest.warns(jitmagic.TracingPrintWarning, match="runs only while JAX traces"):
+        f(jnp.ones(2))
+    f(jnp.ones(3))  # a second trace: no second note (pytest errors on unexpected warnings)
+
+
+class Config:
+    """Hashed by identity: mutating it leaves JAX's cache keyed on the old state."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+
+def test_mutated_static_value_warns_at_the_next_miss():
+    f = jitmagic.jit(lambda x, cfg: x * cfg.scale, static_argnames="cfg")
+    cfg = Config(2.0)
+    f(jnp.ones(2), cfg=cfg)
+    cfg.scale = 3.0
+    assert f(jnp.ones(2), cfg=cfg).tolist() == [2.0, 2.0]  # the stale constant, silently
+    with pytest.warns(jitmagic.RecompileWarning, match="`cfg` was mutated after"):
+        f(jnp.ones(5), cfg=cfg)
+
+
+def test_static_whose_hash_changes_warns():
+    class Restless:
+        def __hash__(self):
+            Restless.n = getattr(Restless, "n", 0) + 1
+            return Restless.n
+
+        def __eq__(self, other):
+            return self is other
+
+    f = jitmagic.jit(lambda x, r: x + 1, static_argnames="r")
+    with pytest.warns(jitmagic.RecompileWarning, match="hashes differently on each call"):
+        f(jnp.ones(2), r=Restless())
+
+
+def test_max_compiles_per_function():
+    f = jitmagic.jit(lambda x: x + 1, max_compiles=2)
+    f(jnp.ones(1))
+    f(jnp.ones(2))
+    with pytest.raises(jitmagic.RecompileLimitError, match="compiled 3 times") as info:
+        f(jnp.ones(3))
+    assert info.value.ledger is f

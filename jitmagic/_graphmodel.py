@@ -1,0 +1,124 @@
+"""What a jaxpr graph is made of: the drawable model and small jaxpr inspectors.
+
+Shared by the planner (`_graphfold`), the walker (`_graphwalk`) and the emitter
+(`_graphdot`), so each of those depends on this module only, never on each other's
+internals. Nested jaxprs are found generically in eqn params (any ClosedJaxpr/Jaxpr
+or tuple of them), like JAX's own ``jaxprs_in_params``, so a new primitive with a
+sub-jaxpr is drawn as a cluster without a hand-kept list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from jax.extend.core import ClosedJaxpr, Jaxpr
+
+TIMES = "\u00d7"  # the multiplication sign of "x1000" badges
+_NOISY = frozenset({
+    "jaxpr", "in_shardings", "out_shardings", "in_layouts", "out_layouts", "donated_invars",
+    "ctx_mesh", "keep_unused", "inline", "compiler_options_kvs", "sharding", "out_sharding",
+    "precision", "accumulation_type", "algorithm", "preferred_element_type", "weak_type",
+    "linear", "unroll", "_split_transpose", "jvp_jaxpr_fun", "jvp_jaxpr_thunk", "num_consts",
+    "bwd", "fwd_jaxpr_thunk", "out_trees", "symbolic_zeros", "policy", "prevent_cse",
+    "differentiated", "mesh", "in_specs", "out_specs", "check_vma", "auto", "manual_axes",
+    "jaxpr_name", "resource_env", "out_dtype", "cond_nconsts", "body_nconsts", "num_carry",
+})
+
+
+def short_aval(var: Any) -> str:
+    """JAX's short type of a var: ``f32[3,4]``."""
+    aval = getattr(var, "aval", None)
+    return aval.str_short(short_dtypes=True) if hasattr(aval, "str_short") else str(aval)
+
+
+def fmt_value(val: Any) -> str:
+    """A literal or param value, short: ``0.0``, ``(0,)``, ``float32``."""
+    if isinstance(val, np.ndarray | np.generic) or hasattr(val, "dtype"):
+        arr = np.asarray(val)
+        return repr(arr.item()) if arr.ndim == 0 else f"array{arr.shape}"
+    if isinstance(val, set | frozenset):
+        return "{" + ",".join(sorted(map(str, val))) + "}"
+    text = str(getattr(val, "name", val)) if hasattr(val, "itemsize") else repr(val)
+    return text if len(text) <= 28 else text[:25] + "..."
+
+
+def eqn_params_text(eqn: Any) -> str:
+    """The few meaningful params of an eqn: short, non-default, not a jaxpr."""
+    shown = []
+    for key, val in eqn.params.items():
+        if key in _NOISY or val is None or val is False or val == () or _jaxprs_of(val):
+            continue
+        if key == "dimension_numbers" and eqn.primitive.name == "dot_general":
+            (lc, rc), (lb, _) = val
+            batch = f" batch={tuple(lb)}" if lb else ""
+            shown.append(f"contract={tuple(lc)}x{tuple(rc)}{batch}")
+            continue
+        shown.append(f"{key}={fmt_value(val)}")
+    return " ".join(shown[:3])
+
+
+def _jaxprs_of(val: Any) -> list[tuple[Jaxpr, list[Any]]]:
+    """(jaxpr, consts) pairs held by one param value: ClosedJaxpr, open Jaxpr, or a tuple."""
+    if isinstance(val, ClosedJaxpr):
+        return [(val.jaxpr, list(val.consts))]
+    if isinstance(val, Jaxpr):
+        return [(val, [])]
+    if isinstance(val, tuple | list) and val and all(
+            isinstance(v, ClosedJaxpr | Jaxpr) for v in val):
+        return [pair for v in val for pair in _jaxprs_of(v)]
+    return []
+
+
+def subjaxprs(eqn: Any) -> list[tuple[str, Jaxpr, list[Any]]]:
+    """Every nested jaxpr of an eqn, labelled by its param (``branches[1]``, ``body_jaxpr``)."""
+    found = []
+    for key, val in eqn.params.items():
+        pairs = _jaxprs_of(val)
+        multi = len(pairs) > 1 or isinstance(val, tuple | list)
+        found += [(f"{key}[{i}]" if multi else key, j, c) for i, (j, c) in enumerate(pairs)]
+    return found
+
+
+def count_eqns(jaxpr: Jaxpr) -> int:
+    """Eqns including those of nested jaxprs."""
+    return sum(1 + sum(count_eqns(j) for _, j, _ in subjaxprs(e)) for e in jaxpr.eqns)
+
+
+@dataclass
+class Node:
+    """One drawn node; ``kind`` picks its style, ``(kind, label)`` is what diffs compare."""
+
+    id: str
+    kind: str
+    label: str
+    tooltip: str = ""
+
+
+@dataclass
+class Cluster:
+    """A labelled group: the root, a nested jaxpr, a branch, or a fold ("xN")."""
+
+    id: str
+    kind: str
+    label: str
+    items: list[Node | Cluster] = field(default_factory=list)
+
+
+@dataclass
+class Model:
+    """What a graph draws: the root cluster, edges ``(src, dst, label, style)``, notes."""
+
+    root: Cluster
+    edges: list[tuple[str, str, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rankdir: str = "TB"
+    title: str = ""
+
+    def nodes(self, cluster: Cluster | None = None) -> list[Node]:
+        """All nodes in emission order."""
+        out: list[Node] = []
+        for item in (cluster or self.root).items:
+            out += self.nodes(item) if isinstance(item, Cluster) else [item]
+        return out

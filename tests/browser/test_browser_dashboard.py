@@ -1,0 +1,152 @@
+"""The dashboard in a real JupyterLab + chromium: exact after four calls, live during a loop.
+
+Screenshots go to `ci-artifacts/` (gitignored); with JITMAGIC_UPDATE_SCREENSHOT=1 the
+dashboard's screenshot also replaces `docs/dashboard.png`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+from lab_harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Lab,
+    cells,
+    jupyter_lab,
+    open_notebook,
+    output_text,
+    prompt,
+    run_cell,
+    wait_cell_done,
+)
+from playwright.sync_api import Locator, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "ci-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason=f"needs Debian chromium at {CHROMIUM} (apt-get install chromium)",
+    ),
+]
+
+CELLS = [
+    "%load_ext jitmagic\nimport time\nimport jax.numpy as jnp\nimport jitmagic\n"
+    "print(jitmagic.__file__)",
+    "def conditional_double(x, threshold):\n    return jnp.where(x > threshold, x * 2, x)",
+    "%jit conditional_double --static threshold",
+    "x = jnp.array(5.0)\nfor t in (0.0, 0.0, 10.0, 10.0):\n    conditional_double(x, threshold=t)",
+    "for i in range(2000):\n    conditional_double(x, threshold=0.0)\n"
+    "    if i % 100 == 99:\n        time.sleep(0.1)",
+    "s = conditional_double.stats\nprint(f'ledger {s.calls} {s.hits} {s.misses}')",
+]
+LOOP = 4
+
+# Records every distinct (calls, hits, misses) the DOM shows, and whether the loop cell
+# was still running ("[*]") at that moment: proof of live updates during the loop.
+SAMPLER_JS = """(loop) => {
+  window.__seen = [];
+  const text = (c) => { const e = document.querySelector('.jitmagic-dashboard .' + c);
+                        return e ? e.textContent.trim() : null; };
+  setInterval(() => {
+    const cellsEls = document.querySelectorAll(
+      '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Notebook-cell');
+    const p = cellsEls[loop] && cellsEls[loop].querySelector('.jp-InputArea-prompt');
+    const v = [text('jm-calls'), text('jm-hits'), text('jm-misses'),
+               !!p && p.textContent.includes('*')];
+    const last = window.__seen[window.__seen.length - 1];
+    if (!last || last.join() !== v.join()) window.__seen.push(v);
+  }, 20);
+}"""
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="jm-lab-"))
+    try:
+        with jupyter_lab(work, ARTIFACTS / "jupyterlab.log") as server:
+            yield server
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture
+def page(lab: Lab) -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        try:
+            yield page
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "browser_dashboard.fail.png"))
+            raise
+        finally:
+            browser.close()
+
+
+def _notebook() -> dict:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+def test_dashboard_live_in_jupyterlab(lab: Lab, page: Page) -> None:
+    name = lab.upload(_notebook(), "dashboard")
+    try:
+        open_notebook(page, lab, name)
+        expect(cells(page)).to_have_count(len(CELLS), timeout=60_000)
+        for i in range(LOOP):
+            run_cell(page, i)
+        assert output_text(page, 0).strip() == str(ROOT / "jitmagic" / "__init__.py")
+        board = page.locator(".jitmagic-dashboard")
+        expect(board.locator(".jm-misses")).to_have_text("2")
+        expect(board.locator(".jm-hits")).to_have_text("2")
+        expect(board.locator(".jm-calls")).to_have_text("4")
+        expect(board.locator(".jm-row")).to_have_count(2)
+        expect(board).to_contain_text("threshold: 0.0 → 10.0 (static)")
+
+        page.evaluate(SAMPLER_JS, LOOP)
+        run_cell(page, LOOP, wait=False)
+        expect(prompt(page, LOOP)).to_have_text("[*]:")
+        wait_cell_done(page, LOOP)
+        run_cell(page, LOOP + 1)
+        _, calls, hits, misses = output_text(page, LOOP + 1).split()
+        assert (calls, hits, misses) == ("2004", "2002", "2")
+        expect(board.locator(".jm-calls")).to_have_text(calls)
+        expect(board.locator(".jm-hits")).to_have_text(hits)
+        expect(board.locator(".jm-misses")).to_have_text(misses)
+
+        seen = page.evaluate("window.__seen")
+        during = {int(c) for c, _h, _m, running in seen if running and c and 4 < int(c) < 2004}
+        assert len(during) >= 3, f"expected climbing numbers while the loop ran, saw {seen}"
+
+        board.locator(".jm-entry", has_text="#1").click()  # an entry's jaxpr graph
+        graph = board.locator(".jp-OutputArea-output").first
+        expect(graph).to_be_visible()
+        _screenshots(page, board)
+        assert not page.errors, page.errors
+    finally:
+        lab.remove(name)
+
+
+def _screenshots(page: Page, board: Locator) -> None:
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "browser_dashboard_page.png"))
+    shot = ARTIFACTS / "dashboard.png"
+    board.screenshot(path=str(shot))
+    if os.environ.get("JITMAGIC_UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(shot, ROOT / "docs" / "dashboard.png")
