@@ -14,7 +14,6 @@ import warnings
 import jax.numpy as jnp
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing import globalipapp
 from IPython.utils.capture import capture_output
 
 import jitmagic
@@ -67,25 +66,6 @@ def shown_dots(cap) -> list[str]:
             pre = re.search(r"DOT source</summary><pre>(.*?)</pre>", out.data["text/html"], re.S)
             found.append(html.unescape(pre.group(1)))
     return found
-
-
-@pytest.fixture
-def ip():
-    """A fresh shell with jitmagic loaded (as ``tests/conftest.py``'s ``ip``).
-
-    Local because conftest's imports ``globalipapp.get_ipython`` by name: that function
-    returns None once ``start_ipython`` has run, so every shell test after the first in a
-    session errors in setup. ``start_ipython`` rebinds the module's ``get_ipython`` to the
-    shell's, which is what this fixture reads. Drop it once conftest does the same.
-    """
-    globalipapp.start_ipython()
-    shell = globalipapp.get_ipython()
-    shell.reset(new_session=False)
-    shell.run_line_magic("load_ext", "jitmagic")
-    yield shell
-    if "jitmagic" in shell.extension_manager.loaded:
-        shell.run_line_magic("unload_ext", "jitmagic")
-    shell.reset(new_session=False)
 
 
 @pytest.fixture
@@ -262,6 +242,7 @@ def test_jaxpr_magic_depth_rankdir_and_shapes(ip):
 
 # ---- browser route: the page's SVG comes back and replaces the widget display ---------------
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
 SVG = '<svg xmlns="http://www.w3.org/2000/svg"><text>threshold = 0.0</text></svg>'
 
 
@@ -279,9 +260,6 @@ def widget_of(output) -> object:
     with warnings.catch_warnings():  # the registry is public but flagged for a rename
         warnings.simplefilter("ignore", DeprecationWarning)
         return Widget.widgets[output.data[WIDGET]["model_id"]]
-
-
-WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 @pytest.mark.usefixtures("no_dot")
