@@ -35,6 +35,7 @@ from ._poller import poller_thread as poller_thread
 from ._poller import shutdown as shutdown
 
 MAX_ROWS = 50
+SNAPSHOT_NOTE = "(static copy as of the end of the last cell that changed it)"
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _GRID = "display:grid;grid-template-columns:15em 5em 5em 6.5em 9em 1fr;gap:0 .6em"
 _HEADER = ("signature", "trace ms", "lower ms", "compile ms", "kind", "miss reason")
@@ -46,7 +47,7 @@ def show_dashboard(tracked: Any, key: str) -> Dashboard:
 
     board = Dashboard(tracked, key=key)
     POLLER.add(key, board)  # also without a frontend, where display() only prints
-    display(board)
+    board.handle = display(board, display_id=True)
     return board
 
 
@@ -90,6 +91,8 @@ class Dashboard:
         self._shown: Any = None
         self._entry_state: tuple[int, int, int] | None = None
         self._graph_index: int | None = None
+        self.handle: Any = None  # the DisplayHandle when shown by show_dashboard
+        self._static_stats: Any = None
         self.rows: dict[int, w.HBox] = {}
         self._build()
         self.refresh()
@@ -185,6 +188,17 @@ class Dashboard:
     def close(self) -> None:
         _close_tree(self.widget)
 
+    def update_static(self) -> bool:
+        """At a cell's end, re-send the display so its static text/HTML copy is current too.
+
+        Saved notebooks, nbconvert and GitHub show that copy, not the widget; re-sending once
+        per cell (never from the polling thread) keeps it true at the cost of one re-render.
+        """
+        if self.handle is None or self.tracked.stats == self._static_stats:
+            return False
+        self.handle.update(self)
+        return True
+
     def __str__(self) -> str:
         return board_text(self.tracked)
 
@@ -193,7 +207,9 @@ class Dashboard:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         self.refresh()
         POLLER.add(self.key, self)
-        return _bundle(self.widget, board_text(self.tracked), board_html(self.tracked))
+        self._static_stats = self.tracked.stats
+        page = board_html(self.tracked) + f"<small>{SNAPSHOT_NOTE}</small>"
+        return _bundle(self.widget, board_text(self.tracked), page)
 
 
 def _esc(text: str) -> str:

@@ -103,6 +103,12 @@ def _install_cell_hook() -> None:
 
 def _after_cell(result: Any = None) -> None:
     flush()
+    with POLLER._lock:
+        boards = list(POLLER._boards.values())
+    for board in boards:
+        update = getattr(board, "update_static", None)
+        if update is not None:
+            update()
 
 
 def flush() -> int:

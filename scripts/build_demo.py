@@ -93,7 +93,8 @@ print("autocond:", float(conditional_double(jnp.array(5.0), threshold=0.0)),
     ("md", """## 6. Recompilation, watched live
 Same function, `threshold` static. Each new static value is a new cache entry: the
 dashboard counts calls, hits and misses and says *why* each miss happened."""),
-    ("code", """%jit conditional_double --static threshold --autocond"""),
+    ("code", """%jit conditional_double --static threshold --autocond
+"""),
     ("code", """x = jnp.array(5.0)
 sequence = []
 for t in (0.0, 0.0, 10.0, 10.0):

@@ -189,6 +189,7 @@ def test_text_and_html_fallback(fn):
     assert REASON in page
     assert "calls 4" in page
     assert "<details><summary>#1</summary>" in page
+    assert dash.SNAPSHOT_NOTE in page
     assert "10.0" in page
 
 

@@ -63,3 +63,13 @@ def test_saved_widget_state_has_the_final_counts(tmp_path: Path) -> None:
     # the saved notebook's widget-state must hold the model the output points at
     model_id = dashboard["application/vnd.jupyter.widget-view+json"]["model_id"]
     assert model_id in nb.metadata["widgets"][STATE_MIME]["state"]
+
+    # a viewer without the widget state (nbconvert, GitHub) falls back to the static HTML
+    from nbconvert import HTMLExporter
+
+    bare = nbformat.from_dict(json.loads(json.dumps(nb)))
+    del bare.metadata["widgets"]
+    page, _ = HTMLExporter().from_notebook_node(bare)
+    assert "jitmagic-dashboard-static" in page
+    assert "conditional_double: calls" in page
+    assert "model not found" not in page

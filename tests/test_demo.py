@@ -96,3 +96,10 @@ def test_graphs_and_stats_have_static_fallbacks(executed):
     stats = cell_text(executed, "%jitstats")
     assert "conditional_double" in stats
     assert "scale_static" in stats
+
+
+def test_dashboard_static_copy_shows_final_counts(executed):
+    """The saved text/plain (what GitHub and nbconvert show) is updated at each cell end."""
+    text = cell_text(executed, "%jit conditional_double --static threshold --autocond\n")
+    assert "calls 4 · hits 2 · misses 2" in text
+    assert "threshold: 0.0 → 10.0 (static)" in text
