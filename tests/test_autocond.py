@@ -315,6 +315,14 @@ def _while(x):
     return x
 
 
+def _while_break(x):
+    while x < 10:
+        x = x * 2
+        if x > 5:
+            break
+    return x
+
+
 def _mismatch(x):
     if x > 0:
         y = jnp.ones(3)
@@ -347,7 +355,7 @@ def _vector_pred(x):
     [
         (_undefined, "if x > 0", "`y` is assigned in only one branch", 1.0),
         (_breaks, "if x > i", "`break`", 1.0),
-        (_while, "while x < 10", "lax.while_loop", 1.0),
+        (_while_break, "while x < 10", "lax.while_loop", 1.0),
         (_mismatch, "if x > 0", "different types or shapes", 1.0),
         (_non_array, "if x > 0", "gives `mode` a str", 1.0),
         (_vector_pred, "if x > 0", "shape (3,)", jnp.ones(3)),
@@ -363,6 +371,8 @@ def test_unsupported_raises_naming_line(fun, line_text, message, arg):
 def test_unsupported_code_still_runs_when_condition_is_concrete():
     assert autocond(_breaks)(1.0) == 1.0
     assert autocond(_while)(1.0) == 16.0
+    assert float(jax.jit(autocond(_while))(1.0)) == 16.0  # traced: a lax.while_loop now
+    assert autocond(_while_break)(1.0) == 8.0
     assert autocond(_undefined)(1.0) == 1.0
     with pytest.raises(UnboundLocalError):
         autocond(_undefined)(-1.0)  # exactly Python's own behaviour
