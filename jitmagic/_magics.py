@@ -17,6 +17,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from ._cell import CellError, CellFunction, plan_cell
 from ._tracked import TrackedFunction, tracked_functions
 
+_AUTOCOND_HELP = ("rewrite Python if/else and loops on traced values into "
+                  "lax.cond / lax.while_loop / lax.fori_loop")
 _GRAPH_ARGS = [
     argument("--depth", type=int, default=2, help="expand nested jaxprs to this depth"),
     argument("--max-nodes", type=int, default=400, help="collapse the graph past this many nodes"),
@@ -71,8 +73,7 @@ class JitMagics(Magics):
     @argument("--inline", action="store_true", help="jax.jit inline=True")
     @argument("--jit-kwargs", default=None, metavar="EXPR",
               help="a dict expression of any further jax.jit keywords, e.g. in_shardings")
-    @argument("--autocond", action="store_true",
-              help="rewrite Python if/else on traced values into lax.cond")
+    @argument("--autocond", action="store_true", help=_AUTOCOND_HELP)
     @argument("--show-source", action="store_true", help="print the --autocond rewrite")
     @argument("--max-compiles", type=int, default=None, metavar="N",
               help="raise RecompileLimitError past N compiles")
@@ -121,8 +122,7 @@ class JitMagics(Magics):
               help="free variables of the cell to pass as static arguments")
     @argument("--name", default=None,
               help="also bind the cell as a callable NAME(traced..., static=...)")
-    @argument("--autocond", action="store_true",
-              help="rewrite Python if/else on traced values into lax.cond")
+    @argument("--autocond", action="store_true", help=_AUTOCOND_HELP)
     @argument("--show-source", action="store_true", help="print the --autocond rewrite")
     @argument("--graph", action="store_true", help="draw the jaxpr of the entry this run used")
     @argument("--max-compiles", type=int, default=None, metavar="N",
