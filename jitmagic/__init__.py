@@ -32,8 +32,10 @@ def graph(fun: Any, *args: Any, **kwargs: Any) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext jitmagic`: register the magics (and nothing else runs per cell)."""
+    from . import _events
     from ._magics import JitMagics
 
+    _events.resume()
     ipython.register_magics(JitMagics(ipython))
 
 
@@ -43,4 +45,4 @@ def unload_ipython_extension(ipython: Any) -> None:
     from ._magics import unregister
 
     unregister(ipython)
-    _events.uninstall()
+    _events.suspend()

@@ -16,6 +16,7 @@ import builtins
 import hashlib
 import linecache
 import numbers
+import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -150,6 +151,12 @@ def _top_level_outputs(tree: ast.Module) -> tuple[str, ...]:
 def analyze_cell(source: str) -> CellAnalysis:
     """Free names, outputs and whether the cell ends with an expression."""
     tree = _parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            raise CellError(
+                f"cell line {node.lineno}: `{type(node).__name__.lower()}` cannot be used in a "
+                "jitted cell: assigned names already come back to the notebook"
+            )
     finder = _FreeNames()
     for stmt in tree.body:
         finder.visit(stmt)
@@ -184,6 +191,7 @@ class CellPlan:
     outputs: tuple[str, ...]
     has_last_expr: bool
     key: str  # content address: same source + names + options -> same jitted function
+    implicit_static: tuple[str, ...] = ()  # non-array free values (str, functions): static
 
     @property
     def filename(self) -> str:
@@ -208,10 +216,28 @@ def plan_cell(
             f"Valid names: {', '.join(candidates) or '(none)'}"
         )
     traced = tuple(n for n in candidates if n not in static and is_traceable(namespace[n]))
+    implicit = tuple(n for n in candidates if n not in static and n not in traced
+                     and not isinstance(namespace[n], types.ModuleType))
+    for name in implicit:
+        _require_hashable(name, namespace[name])
+    static = static + implicit
     digest = hashlib.sha256(
         "\x00".join([source, ",".join(traced), ",".join(static), options]).encode()
     ).hexdigest()
-    return CellPlan(source, traced, static, analysis.outputs, analysis.has_last_expr, digest)
+    return CellPlan(source, traced, static, analysis.outputs, analysis.has_last_expr, digest,
+                    implicit)
+
+
+def _require_hashable(name: str, value: Any) -> None:
+    """Non-array free values (a str, a function) are passed static, so JAX keys on them."""
+    try:
+        hash(value)
+    except TypeError:
+        raise CellError(
+            f"`{name}` ({type(value).__name__}) is neither arrays/numbers (which the cell "
+            "would trace) nor hashable (which it would pass as static): make it a tuple or a "
+            "frozen dataclass, or use its array parts in the cell"
+        ) from None
 
 
 def collect_outputs(local_vars: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -297,6 +323,7 @@ class CellFunction:
         from ._tracked import SourceMap, TrackedFunction
 
         self.plan = plan
+        self._namespace = namespace
         self.body_source = plan.source
         if autocond:
             from ._autocond import rewrite_source
@@ -321,6 +348,8 @@ class CellFunction:
         return self.tracked(*args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for name in self.plan.implicit_static:  # the notebook's current value, as a cell run
+            kwargs.setdefault(name, self._namespace[name])
         outputs, last = self.tracked(*args, **kwargs)
         return last if self.plan.has_last_expr else outputs
 

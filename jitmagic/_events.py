@@ -24,6 +24,7 @@ _LOG_LIMIT = 256
 
 _local = threading.local()
 _installed = False
+_suspended = False  # `%unload_ext` suspends until the next `%load_ext`
 _install_lock = threading.Lock()
 
 
@@ -58,17 +59,31 @@ def _on_event(event: str, **kwargs: object) -> None:
 
 
 def install() -> None:
-    """Register the listeners once per process (idempotent)."""
+    """Register the listeners once per process (idempotent; not while suspended)."""
     global _installed
     with _install_lock:
-        if not _installed:
+        if not _installed and not _suspended:
             monitoring.register_event_duration_secs_listener(_on_duration)
             monitoring.register_event_listener(_on_event)
             _installed = True
 
 
+def suspend() -> None:
+    """Remove the listeners and keep them off until `resume()` (`%unload_ext`)."""
+    global _suspended
+    _suspended = True
+    uninstall()
+
+
+def resume() -> None:
+    """Allow the listeners again (`%load_ext`)."""
+    global _suspended
+    _suspended = False
+    install()
+
+
 def uninstall() -> None:
-    """Remove the listeners (used by `%unload_ext`)."""
+    """Remove the listeners."""
     global _installed
     with _install_lock:
         if _installed:
@@ -86,17 +101,20 @@ def drain(fun_name: str) -> CompileEvents:
     log = _log()
     out = CompileEvents()
     jit_name = f"jit({fun_name})"
+    persistent = None  # a cache lookup belongs to the backend compile that follows it
     while log:
         event, seconds, name = log.popleft()
         if event == TRACE and name == fun_name:
             out.trace_s += seconds
         elif event == LOWER and name == jit_name:
             out.lower_s += seconds
-        elif event == COMPILE and name == jit_name:
-            out.compile_s += seconds
-            out.compiled = True
-        elif event == PERSISTENT_HIT:
-            out.persistent_hit = True
-        elif event == PERSISTENT_MISS:
-            out.persistent_miss = True
+        elif event in (PERSISTENT_HIT, PERSISTENT_MISS):
+            persistent = event
+        elif event == COMPILE:
+            if name == jit_name:
+                out.compile_s += seconds
+                out.compiled = True
+                out.persistent_hit |= persistent == PERSISTENT_HIT
+                out.persistent_miss |= persistent == PERSISTENT_MISS
+            persistent = None
     return out

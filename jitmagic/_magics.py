@@ -7,6 +7,7 @@ and is tested without IPython.
 from __future__ import annotations
 
 import ast
+import inspect
 from typing import Any
 
 from IPython.core.display_functions import display
@@ -15,7 +16,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from ._cell import CellError, CellFunction, plan_cell
-from ._tracked import TrackedFunction, tracked_functions
+from ._tracked import TrackedFunction, forget, tracked_functions
 
 _AUTOCOND_HELP = ("rewrite Python if/else and loops on traced values into "
                   "lax.cond / lax.while_loop / lax.fori_loop")
@@ -25,6 +26,26 @@ _GRAPH_ARGS = [
     argument("--rankdir", choices=("TB", "LR"), default="TB", help="layout direction"),
     argument("--no-shapes", action="store_true", help="hide shape/dtype edge labels"),
 ]
+
+
+def _check_static_names(name: str, fun: Any, static: list[str]) -> None:
+    """`--static` names must be parameters: say which ones are (JAX only says which are not)."""
+    try:
+        params = inspect.signature(fun).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = [s for s in static if s not in params]
+    if unknown:
+        raise UsageError(f"%jit {name}: --static {' '.join(unknown)} is not a parameter. "
+                         f"Valid names: {', '.join(params) or '(none)'}")
+
+
+def _frontend_cell_id(shell: Any) -> str | None:
+    """The notebook cell being run (JupyterLab/Notebook 7 send it), or None in a terminal."""
+    header = getattr(shell, "parent_header", None) or {}
+    return (header.get("metadata") or {}).get("cellId")
 
 
 def _graph_options(args: Any) -> dict[str, Any]:
@@ -46,7 +67,8 @@ class JitMagics(Magics):
 
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
-        self.cells: dict[str, CellFunction] = {}
+        self.cells: dict[str, CellFunction] = {}  # content key -> jitted cell
+        self.cell_keys: dict[str, str] = {}  # frontend cell id -> its current content key
 
     def _parse(self, magic: Any, line: str) -> Any:
         try:
@@ -88,8 +110,11 @@ class JitMagics(Magics):
         fun = self.shell.user_ns.get(args.name)
         if fun is None or not callable(fun):
             raise UsageError(f"%jit: no function named {args.name!r} in the notebook")
-        fun = getattr(fun, "_fun", fun)  # re-jitting a tracked function replaces it
+        if isinstance(fun, TrackedFunction):  # re-jitting a tracked function replaces it
+            forget(fun)
+            fun = fun.__wrapped__
         kwargs = self._jit_kwargs(args)
+        _check_static_names(args.name, fun, args.static)
         try:
             tracked = TrackedFunction(fun, autocond=args.autocond,
                                       max_compiles=args.max_compiles, **kwargs)
@@ -140,28 +165,45 @@ class JitMagics(Magics):
         """
         args = self._parse(self.jitcell, line)
         ns = self.shell.user_ns
-        source = self.shell.transform_cell(cell)
-        options = f"autocond={args.autocond};max={args.max_compiles}"
         try:
-            plan = plan_cell(source, ns, args.static, options)
-        except CellError as err:
+            cellfn = self._cell_function(self.shell.transform_cell(cell), args)
+            outputs, last = cellfn.run(ns)
+        except CellError as err:  # a user mistake: one readable line, no traceback
             raise UsageError(str(err)) from None
-        cellfn = self.cells.get(plan.key)
-        if cellfn is None:
-            cellfn = self.cells[plan.key] = CellFunction(
-                plan, ns, name=args.name or "jitcell", autocond=args.autocond,
-                max_compiles=args.max_compiles)
-        if args.show_source:
-            print(cellfn.body_source)
-        outputs, last = cellfn.run(ns)
         ns.update(outputs)
         if args.name:
             ns[args.name] = cellfn
         if not args.no_dashboard:
-            self._show_dashboard(cellfn.tracked, key=f"cell:{args.name or plan.key}")
+            key = args.name or _frontend_cell_id(self.shell) or cellfn.plan.key
+            self._show_dashboard(cellfn.tracked, key=f"cell:{key}")
         if args.graph:
             display(cellfn.graph(ns, **_graph_options(args)))
         return last
+
+    def _cell_function(self, source: str, args: Any) -> CellFunction:
+        """The cell's jitted function: re-used for unchanged source and options.
+
+        An edited cell (same frontend cell id, new source) replaces its old function, so
+        editing and re-running a cell does not pile up compiled functions or dashboards.
+        """
+        options = f"autocond={args.autocond};max={args.max_compiles}"
+        plan = plan_cell(source, self.shell.user_ns, args.static, options)
+        cell_id = _frontend_cell_id(self.shell)
+        if cell_id is not None:
+            previous = self.cell_keys.get(cell_id)
+            if previous is not None and previous != plan.key:
+                old = self.cells.pop(previous, None)
+                if old is not None:
+                    forget(old.tracked)
+            self.cell_keys[cell_id] = plan.key
+        cellfn = self.cells.get(plan.key)
+        if cellfn is None:
+            cellfn = self.cells[plan.key] = CellFunction(
+                plan, self.shell.user_ns, name=args.name or "jitcell",
+                autocond=args.autocond, max_compiles=args.max_compiles)
+        if args.show_source:
+            print(cellfn.body_source)
+        return cellfn
 
     @magic_arguments()
     @argument("call", nargs="+", help="a call such as f(x, threshold=0.0), or a tracked function")
@@ -189,8 +231,11 @@ class JitMagics(Magics):
         if not isinstance(call, ast.Call):
             raise UsageError(f"%jaxpr: expected a call such as f(x), got {text!r}")
         fun = self.shell.ev(ast.unparse(call.func))
-        pos = [self.shell.ev(ast.unparse(a)) for a in call.args]
-        kw = {k.arg: self.shell.ev(ast.unparse(k.value)) for k in call.keywords}
+        pieces = [ast.unparse(a) for a in call.args] + [
+            f"{k.arg}={ast.unparse(k.value)}" if k.arg else f"**{ast.unparse(k.value)}"
+            for k in call.keywords
+        ]  # evaluated as written, so *xs and **kw work too
+        pos, kw = self.shell.ev(f"(lambda *a, **k: (a, k))({', '.join(pieces)})")
         if isinstance(fun, (TrackedFunction, CellFunction)):
             return fun.graph(*pos, **kw, **opts)
         from ._graph import graph
@@ -201,10 +246,14 @@ class JitMagics(Magics):
         from ._graph import diff_graphs
 
         fun = self.shell.ev(text)
-        entries = getattr(fun, "entries", None)
-        if not entries or len(entries) < 2:
+        entries = {e.index: e for e in getattr(fun, "entries", None) or []}
+        if len(entries) < 2:
             raise UsageError(f"%jaxpr --diff: {text} needs a tracked function with 2+ entries")
-        i, j = (which + [len(entries) - 2, len(entries) - 1][len(which):])[:2]
+        i, j = (which + sorted(entries)[-2:][len(which):])[:2]
+        missing = [k for k in (i, j) if k not in entries]
+        if missing:
+            raise UsageError(f"%jaxpr --diff: no entry #{missing[0]} (kept: "
+                             f"{', '.join(f'#{k}' for k in sorted(entries))})")
         return diff_graphs(entries[i].graph(**opts), entries[j].graph(**opts))
 
     @magic_arguments()

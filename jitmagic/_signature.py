@@ -278,7 +278,10 @@ def explain_miss(new: Signature, earlier: Sequence[Signature]) -> MissReason:
         return MissReason("first call")
     best = min((differences(old, new) for old in reversed(earlier)), key=len)
     if not best:
-        return MissReason("same signature as an earlier entry: JAX's cache was cleared or evicted")
+        return MissReason(
+            "no change in shapes, dtypes or static values: JAX compiled again (a Python "
+            "scalar where a weak-typed array was passed before, or its cache was cleared)"
+        )
     return MissReason("; ".join(c.text for c in best), tuple(best))
 
 

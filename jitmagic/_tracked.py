@@ -30,7 +30,13 @@ from ._errors import RecompileLimitError, RecompileWarning, TracingPrintWarning
 from ._forward import EXTRA_FRAMES, Forwarder
 from ._jaxcompat import cache_size_probe
 from ._ledger import CacheEntry, Stats
-from ._signature import build_signature, explain_miss, output_names, resolve_static
+from ._signature import (
+    build_signature,
+    differences,
+    explain_miss,
+    output_names,
+    resolve_static,
+)
 
 DEFAULT_RETAIN = 128
 # warnings raised two calls below _on_miss point at the user's call: warn -> _after_miss ->
@@ -38,6 +44,11 @@ DEFAULT_RETAIN = 128
 _USER_STACKLEVEL = 4 + EXTRA_FRAMES
 _serials = itertools.count()
 _registry: weakref.WeakSet[TrackedFunction] = weakref.WeakSet()
+
+
+def forget(fun: TrackedFunction) -> None:
+    """Drop a replaced function from `%jitstats` (its object may live on in user code)."""
+    _registry.discard(fun)
 
 
 def tracked_functions() -> list[TrackedFunction]:
@@ -91,7 +102,7 @@ class TrackedFunction(Forwarder):
         self._print_noted = False
         self._churn = _hygiene.ChurnMonitor(stacklevel=_USER_STACKLEVEL)
         self._reset_records()
-        _events.install()
+        _events.resume()  # a new tracked function wants its timings, even after %unload_ext
         super().__init__(
             self._jitted, cache_size_probe(self._jitted), self._on_miss, self._on_error
         )
@@ -125,7 +136,7 @@ class TrackedFunction(Forwarder):
     # ------------------------------------------------------------------ miss path
     def _on_miss(self, args: tuple, kwargs: dict | None) -> None:
         kwargs = kwargs or {}
-        _events.install()  # again, in case `%unload_ext` removed it while we lived
+        _events.install()  # again after `jax.monitoring.clear_event_listeners()`, not unload
         traced = self._take_traces()
         events = _events.drain(self.__name__)
         if not traced and not events.compiled:
@@ -133,6 +144,10 @@ class TrackedFunction(Forwarder):
         signature = build_signature(
             self._fun, args, kwargs, self._static_argnums, self._static_argnames
         )
+        if not events.compiled and self._known(signature):
+            # the counted trace was left by an enclosing transform (grad, vmap, an outer
+            # jit) tracing the body; this call only added a dispatch entry: a hit
+            return
         with self._lock:
             self._misses += 1
             self._traces += traced
@@ -183,6 +198,10 @@ class TrackedFunction(Forwarder):
                 ledger=self,
             )
 
+    def _known(self, signature: Any) -> bool:
+        with self._lock:
+            return any(not differences(e.signature, signature) for e in self._entries)
+
     def _static_problems(self, entry: CacheEntry) -> list[str]:
         """Statics that break the cache: bad hash/eq now, or mutated since they were keyed."""
         entry.fingerprints = _hygiene.static_fingerprints(entry.signature.statics)
@@ -211,7 +230,7 @@ class TrackedFunction(Forwarder):
 
     def _distinct_values(self) -> dict[str, int]:
         seen: dict[str, set] = {}
-        for e in self._entries:
+        for e in self.entries:  # a locked copy: other threads may be adding entries
             for name, value in e.signature.statics.items():
                 seen.setdefault(name, set()).add(repr(value))
             for arg in e.signature.args:

@@ -61,7 +61,7 @@ def test_first_call_and_nearest_entry():
 
 def test_same_signature_means_jax_forgot():
     a = sig((jnp.ones(3), 0.0))
-    assert "cleared or evicted" in explain_miss(a, [a]).text
+    assert "JAX compiled again" in explain_miss(a, [a]).text
 
 
 def test_added_and_removed_arguments():
