@@ -265,17 +265,31 @@ class max_compiles(ContextDecorator):  # lower case: reads like a function in `w
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self.budget: CompileBudget | None = None
+        self._local = threading.local()  # one stack per thread: reentrant, thread-safe decorator
+
+    def _stack(self) -> list[CompileBudget]:
+        stack = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        return stack
+
+    @property
+    def budget(self) -> CompileBudget | None:
+        """The budget this thread opened last (None outside the block)."""
+        stack = self._stack()
+        return stack[-1] if stack else None
 
     def __enter__(self) -> CompileBudget:
-        self.budget = CompileBudget(self.n)
+        budget = CompileBudget(self.n)
+        self._stack().append(budget)
         with _ACTIVE_LOCK:
-            _ACTIVE.append(self.budget)
-        return self.budget
+            _ACTIVE.append(budget)
+        return budget
 
     def __exit__(self, *exc: object) -> None:
+        budget = self._stack().pop()
         with _ACTIVE_LOCK:
-            _ACTIVE.remove(self.budget)
+            _ACTIVE.remove(budget)
 
 
 def active_budgets() -> Iterator[CompileBudget]:

@@ -286,3 +286,22 @@ def test_churn_warning_from_a_real_tracked_function() -> None:
     churn = [w for w in caught if issubclass(w.category, RecompileWarning)]
     assert len(churn) == 1
     assert "static argument `n`" in str(churn[0].message)
+
+
+def test_max_compiles_decorator_is_reentrant_and_per_call():
+    import jax.numpy as jnp
+
+    import jitmagic
+
+    budget = jitmagic.max_compiles(1)
+
+    @budget
+    def outer(depth):
+        f = jitmagic.jit(lambda x: x + depth)
+        f(jnp.ones(depth + 1))
+        if depth:
+            outer(depth - 1)  # the nested call opens its own budget on the same instance
+
+    with pytest.raises(jitmagic.RecompileLimitError):
+        outer(1)  # two compiles under the outer budget of 1
+    assert budget.budget is None  # every block was closed, innermost first
