@@ -8,36 +8,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
-import pytest
 from lab_harness import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     Lab,
     cells,
-    jupyter_lab,
     open_notebook,
     output_text,
     prompt,
     run_cell,
     wait_cell_done,
 )
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "ci-artifacts"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"needs Debian chromium at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
 
 CELLS = [
     "%load_ext jitmagic\nimport time\nimport jax.numpy as jnp\nimport jitmagic\n"
@@ -67,33 +54,6 @@ SAMPLER_JS = """(loop) => {
     if (!last || last.join() !== v.join()) window.__seen.push(v);
   }, 20);
 }"""
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="jm-lab-"))
-    try:
-        with jupyter_lab(work, ARTIFACTS / "jupyterlab.log") as server:
-            yield server
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-@pytest.fixture
-def page(lab: Lab) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        try:
-            yield page
-        except BaseException:
-            page.screenshot(path=str(ARTIFACTS / "browser_dashboard.fail.png"))
-            raise
-        finally:
-            browser.close()
 
 
 def _notebook() -> dict:

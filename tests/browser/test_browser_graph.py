@@ -8,31 +8,19 @@ reload shows no "model not found".
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
-import pytest
 from lab_harness import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     Lab,
     cells,
-    jupyter_lab,
     open_notebook,
     run_cell,
 )
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "ci-artifacts"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"needs Debian chromium at {CHROMIUM} (apt-get install chromium)"),
-]
 SVG_IMG = 'img[src^="data:image/svg+xml"]'
 WIDGET = "application/vnd.jupyter.widget-view+json"
 CELLS = [
@@ -45,33 +33,6 @@ CELLS = [
     "%%jitcell --graph --static n --no-dashboard\ny = jnp.sin(x) * n\ntotal = y.sum()",
 ]
 GRAPH_CELLS = (3, 5)
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="jm-lab-"))
-    try:
-        with jupyter_lab(work, ARTIFACTS / "jupyterlab.log") as server:
-            yield server
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        try:
-            yield page
-        except BaseException:
-            page.screenshot(path=str(ARTIFACTS / "browser_graph.fail.png"))
-            raise
-        finally:
-            browser.close()
 
 
 def test_graph_becomes_a_saved_svg_without_dot(lab: Lab, page: Page) -> None:
