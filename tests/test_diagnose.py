@@ -284,3 +284,21 @@ def test_faulty_cell_is_diagnosed_and_namespace_untouched(
         assert d.fix.startswith(f"--static {' '.join(culprits)}")
         fixed = ip.run_cell(f"%%jitcell --static {' '.join(culprits)}\n" + cell)
         assert fixed.error_in_exec is None
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_corpus_through_the_jit_magic_leaves_namespace_untouched(shell: Any, case: Case) -> None:
+    """Every corpus function, `%jit`-tracked in a real shell: diagnosed, nothing else changes."""
+    ip = shell
+    ip.user_ns.update({case.id: case.fun, "args": case.args, "kwargs": case.kwargs})
+    flags = f" --static {' '.join(case.static)}" if case.static else ""
+    ip.run_line_magic("jit", f"{case.id}{flags} --no-dashboard")
+    before = dict(ip.user_ns)
+    result = ip.run_cell(f"out = {case.id}(*args, **kwargs)")
+    exc = result.error_in_exec
+    assert isinstance(exc, case.error)
+    assert exc.diagnosis.culprits == case.culprits
+    assert {k: v for k, v in ip.user_ns.items() if not k.startswith("_")} == {
+        k: v for k, v in before.items() if not k.startswith("_")
+    }
+    assert "out" not in ip.user_ns
