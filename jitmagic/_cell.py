@@ -89,17 +89,28 @@ class _FreeNames(ast.NodeVisitor):
 
     def _scope(self, node: ast.AST, own: Iterable[str]) -> None:
         """A nested scope: its reads of names it does not bind itself are free here."""
-        own = set(own)
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                own.add(sub.id)
+        own = set(own) | _bound_in(node)
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in own:
                 self._load(sub.id, sub.lineno)
 
+    def _defaults(self, args: ast.arguments) -> None:
+        """Default values are evaluated here, in the cell's scope, when the def runs."""
+        for default in args.defaults + [d for d in args.kw_defaults if d is not None]:
+            self.visit(default)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.visit(node.type)
+        if node.name:
+            self.bound.add(node.name)
+        for stmt in node.body:
+            self.visit(stmt)
+
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         for deco in node.decorator_list:
             self.visit(deco)
+        self._defaults(node.args)
         args = node.args
         params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
         params += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
@@ -110,6 +121,7 @@ class _FreeNames(ast.NodeVisitor):
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         args = node.args
+        self._defaults(args)
         self._scope(node.body, [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs])
 
     def visit_ListComp(self, node: ast.AST) -> None:
@@ -126,6 +138,22 @@ class _FreeNames(ast.NodeVisitor):
             self.bound.add((alias.asname or alias.name).split(".")[0])
 
     visit_ImportFrom = visit_Import
+
+
+def _bound_in(node: ast.AST) -> set[str]:
+    """Every name a nested scope binds: assignments, parameters, defs, imports, `except as`."""
+    bound: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+            bound.add(sub.id)
+        elif isinstance(sub, ast.arg):
+            bound.add(sub.arg)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                              ast.ExceptHandler)) and sub.name:
+            bound.add(sub.name)
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in sub.names)
+    return bound
 
 
 def _top_level_outputs(tree: ast.Module) -> tuple[str, ...]:
@@ -220,6 +248,12 @@ def plan_cell(
                      and not isinstance(namespace[n], types.ModuleType))
     for name in implicit:
         _require_hashable(name, namespace[name])
+    for name in static:
+        try:
+            hash(namespace[name])
+        except TypeError:
+            raise CellError(f"--static {name}: a {type(namespace[name]).__name__} is not "
+                            "hashable; use a tuple or a frozen dataclass") from None
     static = static + implicit
     digest = hashlib.sha256(
         "\x00".join([source, ",".join(traced), ",".join(static), options]).encode()
@@ -229,15 +263,28 @@ def plan_cell(
 
 
 def _require_hashable(name: str, value: Any) -> None:
-    """Non-array free values (a str, a function) are passed static, so JAX keys on them."""
+    """Non-array free values (a str, a function) are passed static, so JAX keys on them.
+
+    An object hashed by identity (a plain class instance) would be keyed on *which* object,
+    not on its contents, so mutating it would silently reuse a stale compile: refused.
+    """
+    kind = type(value).__name__
     try:
         hash(value)
     except TypeError:
         raise CellError(
-            f"`{name}` ({type(value).__name__}) is neither arrays/numbers (which the cell "
-            "would trace) nor hashable (which it would pass as static): make it a tuple or a "
-            "frozen dataclass, or use its array parts in the cell"
+            f"`{name}` ({kind}) is neither arrays/numbers (which the cell would trace) nor "
+            "hashable (which it would pass as static): make it a tuple or a frozen "
+            "dataclass, or use its array parts in the cell"
         ) from None
+    by_identity = type(value).__hash__ is object.__hash__
+    if by_identity and not isinstance(value, (type, types.FunctionType,
+                                              types.BuiltinFunctionType, types.MethodType)):
+        raise CellError(
+            f"`{name}` ({kind}) is hashed by identity, so a jitted cell would not see changes "
+            f"to it: copy the values it holds into variables (e.g. `lr = {name}.lr`), make it "
+            f"a frozen dataclass, or pass --static {name} to accept identity keying"
+        )
 
 
 def collect_outputs(local_vars: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:

@@ -167,7 +167,7 @@ class JitMagics(Magics):
         ns = self.shell.user_ns
         try:
             cellfn = self._cell_function(self.shell.transform_cell(cell), args)
-            outputs, last = cellfn.run(ns)
+            outputs, last = self._run(cellfn)
         except CellError as err:  # a user mistake: one readable line, no traceback
             raise UsageError(str(err)) from None
         ns.update(outputs)
@@ -179,6 +179,16 @@ class JitMagics(Magics):
         if args.graph:
             display(cellfn.graph(ns, **_graph_options(args)))
         return last
+
+    def _run(self, cellfn: CellFunction) -> tuple[dict[str, Any], Any]:
+        """Run the cell; a cell that never ran successfully is not kept (nor listed)."""
+        try:
+            return cellfn.run(self.shell.user_ns)
+        except BaseException:
+            if cellfn.stats.calls == 0:
+                self.cells.pop(cellfn.plan.key, None)
+                forget(cellfn.tracked)
+            raise
 
     def _cell_function(self, source: str, args: Any) -> CellFunction:
         """The cell's jitted function: re-used for unchanged source and options.
@@ -199,7 +209,7 @@ class JitMagics(Magics):
         cellfn = self.cells.get(plan.key)
         if cellfn is None:
             cellfn = self.cells[plan.key] = CellFunction(
-                plan, self.shell.user_ns, name=args.name or "jitcell",
+                plan, self.shell.user_ns, name=args.name or f"jitcell_{plan.key[:6]}",
                 autocond=args.autocond, max_compiles=args.max_compiles)
         if args.show_source:
             print(cellfn.body_source)

@@ -22,9 +22,17 @@ import numpy as np
 _SHORT_DTYPES = {"bool": "bool", "bfloat16": "bf16"}
 
 
+def dtype_name(dtype: Any) -> str:
+    """NumPy's name of a dtype, or JAX's own text for extended dtypes (`key<fry>`)."""
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        return str(dtype)
+
+
 def short_dtype(dtype: Any) -> str:
     """JAX's short dtype name: float32 -> f32, int8 -> i8, bool -> bool."""
-    name = np.dtype(dtype).name
+    name = dtype_name(dtype)
     if name in _SHORT_DTYPES:
         return _SHORT_DTYPES[name]
     for long, short in (("float", "f"), ("uint", "u"), ("int", "i"), ("complex", "c")):
@@ -150,7 +158,7 @@ def leaf_signature(path: str, leaf: Any) -> LeafSignature:
     return LeafSignature(
         path=path,
         shape=tuple(aval.shape),
-        dtype=np.dtype(aval.dtype).name,
+        dtype=dtype_name(aval.dtype),
         weak_type=bool(getattr(aval, "weak_type", False)),
         sharding=_sharding_text(leaf),
     )

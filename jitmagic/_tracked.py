@@ -141,20 +141,34 @@ class TrackedFunction(Forwarder):
         events = _events.drain(self.__name__)
         if not traced and not events.compiled:
             return  # a new dispatch entry, but JAX neither traced nor compiled: a hit
+        try:
+            entry = self._record_miss(args, kwargs, traced, events)
+        except Exception as err:  # a bug of ours must never cost the user the call's result
+            with self._lock:
+                self._misses += 1
+            warnings.warn(f"jitmagic could not record a cache miss of {self.__name__} "
+                          f"({type(err).__name__}: {err}); the counts stay exact",
+                          RuntimeWarning, stacklevel=_USER_STACKLEVEL - 1)
+            return
+        if entry is not None:
+            entry.jaxpr, entry.out_names = self._capture_jaxpr(args, kwargs)
+            self._after_miss(entry)
+
+    def _record_miss(self, args: tuple, kwargs: dict, traced: int,
+                     events: _events.CompileEvents) -> CacheEntry | None:
+        """The ledger entry of a confirmed miss (None when it turns out to be a hit)."""
         signature = build_signature(
             self._fun, args, kwargs, self._static_argnums, self._static_argnames
         )
         if not events.compiled and self._known(signature):
             # the counted trace was left by an enclosing transform (grad, vmap, an outer
             # jit) tracing the body; this call only added a dispatch entry: a hit
-            return
-        with self._lock:
-            self._misses += 1
-            self._traces += traced
+            return None
+        with self._lock:  # counted last, so a failure above is counted once, by the caller
             earlier = [e.signature for e in self._entries]
             reason = explain_miss(signature, earlier)
             entry = CacheEntry(
-                index=self._misses - 1,
+                index=self._misses,
                 call_index=self.calls,
                 signature=signature,
                 reason=reason.text if earlier or not self._evicted
@@ -172,8 +186,9 @@ class TrackedFunction(Forwarder):
             if len(self._entries) == self._entries.maxlen:
                 self._evicted += 1
             self._entries.append(entry)
-        entry.jaxpr, entry.out_names = self._capture_jaxpr(args, kwargs)
-        self._after_miss(entry)
+            self._misses += 1
+            self._traces += traced
+        return entry
 
     def _after_miss(self, entry: CacheEntry) -> None:
         """Hygiene warnings, churn and compile budgets: only ever on the miss path."""
@@ -243,13 +258,13 @@ class TrackedFunction(Forwarder):
 
         Array leaves are passed abstractly, so donated buffers are never touched.
         """
-        abstract_args = tuple(
-            a if i in self._static_argnums else _abstract(a) for i, a in enumerate(args)
-        )
-        abstract_kwargs = {
-            k: v if k in self._static_argnames else _abstract(v) for k, v in kwargs.items()
-        }
         try:
+            abstract_args = tuple(
+                a if i in self._static_argnums else _abstract(a) for i, a in enumerate(args)
+            )
+            abstract_kwargs = {
+                k: v if k in self._static_argnames else _abstract(v) for k, v in kwargs.items()
+            }
             traced = self._jitted.trace(*abstract_args, **abstract_kwargs)
             jaxpr, out_names = traced.jaxpr, output_names(traced.out_info, self._source.is_cell)
         except Exception:
@@ -384,8 +399,8 @@ def _abstract(tree: Any) -> Any:
 
     def leaf(x: Any) -> Any:
         if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer):
-            return jax.ShapeDtypeStruct(
-                x.shape, x.dtype, sharding=x.sharding, weak_type=x.weak_type
+            return jax.ShapeDtypeStruct(  # typed PRNG keys have no weak_type
+                x.shape, x.dtype, sharding=x.sharding, weak_type=getattr(x, "weak_type", False)
             )
         return x
 

@@ -81,3 +81,31 @@ def test_undefined_and_unknown_static_names():
         plan_cell("y = x\nz = q", ns)
     with pytest.raises(CellError, match="Valid names: x"):
         plan_cell("y = x", ns, ["q"])
+
+
+@pytest.mark.parametrize(
+    ("source", "free"),
+    [
+        ("def outer(a):\n    def inner(b):\n        return b * 2\n    return inner(a)\n"
+         "r = outer(x)", ("x",)),
+        ("def f(a):\n    return tree_map(lambda t: t * a, q)\n", ("tree_map", "q")),
+        ("try:\n    v = x\nexcept Exception as err:\n    v = err\n", ("x", "Exception")),
+        ("def gg(a, b=k0):\n    return a * b\nr = gg(x)", ("k0", "x")),  # defaults are read now
+        ("h = lambda t, s=k1: t * s\n", ("k1",)),
+    ],
+)
+def test_nested_bindings_and_defaults(source, free):
+    assert analyze_cell(source).free == free
+
+
+class Mutable:
+    lr = 0.1
+
+
+def test_identity_hashed_objects_are_refused_unless_static():
+    ns = {"x": jnp.ones(2), "cfg": Mutable()}
+    with pytest.raises(CellError, match="hashed by identity"):
+        plan_cell("y = x * cfg.lr", ns)
+    assert plan_cell("y = x * cfg.lr", ns, ["cfg"]).static == ("cfg",)
+    with pytest.raises(CellError, match="--static d: a dict is not hashable"):
+        plan_cell("y = x * d['a']", {"x": jnp.ones(2), "d": {"a": 1.0, "b": "text"}}, ["d"])

@@ -210,3 +210,21 @@ def test_use_after_unload_does_not_reinstall_listeners(ip):
     run(ip, "conditional_double(jnp.ones(3), threshold=1.0)")
     assert not _events.is_installed()
     assert ip.user_ns["conditional_double"].stats.misses == 1
+
+
+def test_cell_that_never_ran_is_not_listed(ip):
+    run(ip, "import jax.numpy as jnp\nx = jnp.arange(3.0)")
+    earlier = set(jitmagic.tracked_functions())
+    with pytest.raises(jax.errors.TracerBoolConversionError):
+        run(ip, "%%jitcell --no-dashboard\nif x.sum() > 0:\n    y = x\n")
+    assert set(jitmagic.tracked_functions()) == earlier
+    assert ip.magics_manager.registry["JitMagics"].cells == {}
+
+
+def test_default_argument_of_a_cell_def_is_not_frozen(ip):
+    run(ip, "import jax.numpy as jnp\nx = jnp.arange(3.0)\nk0 = 2.0")
+    cell = "%%jitcell --no-dashboard\ndef gg(a, b=k0):\n    return a * b\nr = gg(x)\n"
+    run(ip, cell)
+    run(ip, "k0 = 5.0")
+    run(ip, cell)
+    assert ip.user_ns["r"].tolist() == [0.0, 5.0, 10.0]

@@ -389,3 +389,13 @@ def test_concurrent_misses_with_changing_shapes_stay_exact():
     assert s.calls == 8 * 15
     assert s.hits + s.misses == s.calls
     assert len({e.signature.leaves[0].shape for e in f.entries}) == s.misses == 18
+
+
+def test_typed_prng_keys_are_recorded():
+    f = jitmagic.jit(lambda key: jax.random.normal(key, (3,)))
+    out = f(jax.random.key(0))
+    f(jax.random.key(1))
+    assert out.shape == (3,)
+    assert (f.stats.calls, f.stats.hits, f.stats.misses) == (2, 1, 1)
+    assert str(f.entries[0].signature) == "key: key<fry>[]"
+    assert f.entries[0].jaxpr is not None
