@@ -105,17 +105,27 @@ def footer_notes(stats: Mapping[str, int], max_nodes: int) -> list[str]:
 
 
 
+def _diff_keys(model: Model, nodes: list) -> list[tuple]:
+    """What must be equal for two nodes to count as the same: kind, label, edge shapes."""
+    edge_labels: dict[str, list[str]] = {}
+    for src, dst, label, _style in model.edges:
+        edge_labels.setdefault(src, []).append("out:" + label)
+        edge_labels.setdefault(dst, []).append("in:" + label)
+    return [(n.kind, n.label, tuple(sorted(edge_labels.get(n.id, ())))) for n in nodes]
+
+
 def diff_graphs(a: JaxprGraph, b: JaxprGraph) -> JaxprGraph:
     """Two graphs side by side; nodes (and their edges) that do not match are red.
 
-    Nodes are matched by ``(kind, label)`` in emission order (a longest-common-subsequence
-    match), so the same function traced with two static values differs exactly in the
-    static box and the literals the static became.
+    Nodes are matched by ``(kind, label, shapes on their edges)`` in emission order (a
+    longest-common-subsequence match), so the same function traced with two static values
+    differs exactly in the static box and the literals the static became, and a new input
+    shape marks the nodes whose operands or results changed shape.
     """
     ma, mb = a.model, b.model
     na, nb = ma.nodes(), mb.nodes()
-    matcher = difflib.SequenceMatcher(None, [(n.kind, n.label) for n in na],
-                                      [(n.kind, n.label) for n in nb], autojunk=False)
+    matcher = difflib.SequenceMatcher(None, _diff_keys(ma, na), _diff_keys(mb, nb),
+                                      autojunk=False)
     same_a: set[str] = set()
     same_b: set[str] = set()
     for blk in matcher.get_matching_blocks():

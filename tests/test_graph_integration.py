@@ -314,3 +314,13 @@ def test_other_routes_display_the_usual_bundle_without_a_display_id(ip, monkeypa
         (shown,) = cap.outputs
         assert set(shown.data) == mimes
         assert "display_id" not in (shown.transient or {})
+
+
+def test_diff_marks_shape_changes():
+    f = jitmagic.jit(lambda v, k: jnp.sin(v) * k, static_argnames="k")
+    f(jnp.ones(3), k=3)
+    f(jnp.ones(4), k=3)
+    diff = diff_graphs(f.entries[0].graph(), f.entries[1].graph())
+    assert diff.info["differing_nodes"] >= 4  # input, sin, mul, output: all f32[3] vs f32[4]
+    same = diff_graphs(f.entries[0].graph(), f.entries[0].graph())
+    assert same.info["differing_nodes"] == 0
