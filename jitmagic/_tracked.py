@@ -24,9 +24,8 @@ from typing import Any
 
 import jax
 
-from . import _events, _hygiene
+from . import _events
 from ._diagnose import diagnose_error
-from ._errors import RecompileLimitError, RecompileWarning, TracingPrintWarning
 from ._forward import EXTRA_FRAMES, Forwarder
 from ._jaxcompat import cache_size_probe
 from ._ledger import CacheEntry, Stats
@@ -37,11 +36,11 @@ from ._signature import (
     output_names,
     resolve_static,
 )
+from ._watch import MissWatch
 
 DEFAULT_RETAIN = 128
-# warnings raised two calls below _on_miss point at the user's call: warn -> _after_miss ->
-# _on_miss -> (C forwarder, no frame; the Python fallback adds one) -> user code
-_USER_STACKLEVEL = 4 + EXTRA_FRAMES
+# a warning raised in _on_miss points at the user's call (the C forwarder adds no frame)
+_FROM_ON_MISS = 2 + EXTRA_FRAMES
 _serials = itertools.count()
 _registry: weakref.WeakSet[TrackedFunction] = weakref.WeakSet()
 
@@ -93,14 +92,13 @@ class TrackedFunction(Forwarder):
         self._lock = threading.Lock()
         self._fun, self._body = fun, body
         self._jit_kwargs = dict(jit_kwargs)
-        self._autocond, self._max_compiles, self._retain = autocond, max_compiles, retain
+        self._autocond, self._retain = autocond, retain
         self._source = source or SourceMap()
         self._static_argnums, self._static_argnames = resolve_static(
             fun, jit_kwargs.get("static_argnums", ()), jit_kwargs.get("static_argnames", ())
         )
         self._jitted = jax.jit(self._make_shim(body), **jit_kwargs)
-        self._print_noted = False
-        self._churn = _hygiene.ChurnMonitor(stacklevel=_USER_STACKLEVEL)
+        self._watch = MissWatch(max_compiles)
         self._reset_records()
         _events.resume()  # a new tracked function wants its timings, even after %unload_ext
         super().__init__(
@@ -148,11 +146,11 @@ class TrackedFunction(Forwarder):
                 self._misses += 1
             warnings.warn(f"jitmagic could not record a cache miss of {self.__name__} "
                           f"({type(err).__name__}: {err}); the counts stay exact",
-                          RuntimeWarning, stacklevel=_USER_STACKLEVEL - 1)
+                          RuntimeWarning, stacklevel=_FROM_ON_MISS)
             return
         if entry is not None:
             entry.jaxpr, entry.out_names = self._capture_jaxpr(args, kwargs)
-            self._after_miss(entry)
+            self._watch.after_miss(self, entry)
 
     def _record_miss(self, args: tuple, kwargs: dict, traced: int,
                      events: _events.CompileEvents) -> CacheEntry | None:
@@ -190,68 +188,9 @@ class TrackedFunction(Forwarder):
             self._traces += traced
         return entry
 
-    def _after_miss(self, entry: CacheEntry) -> None:
-        """Hygiene warnings, churn and compile budgets: only ever on the miss path."""
-        for problem in self._static_problems(entry):
-            warnings.warn(f"jitmagic: {problem}", RecompileWarning, stacklevel=_USER_STACKLEVEL)
-        if entry.traced and not self._print_noted:
-            self._print_noted = True
-            self._note_prints()
-        changed = {(c.arg, "static" if c.kind == "static" else "shape") for c in entry.changes}
-        self._churn.on_miss(
-            entry.call_index,
-            sorted(changed),
-            self._distinct_values(),
-            self._compile_seconds,
-            self.__name__,
-        )
-        _hygiene.note_compile(self)
-        if self._max_compiles is not None and self._misses > self._max_compiles:
-            raise RecompileLimitError(
-                f"{self.__name__} compiled {self._misses} times, more than "
-                f"--max-compiles {self._max_compiles}.\n{self.ledger_text()}",
-                ledger=self,
-            )
-
     def _known(self, signature: Any) -> bool:
         with self._lock:
             return any(not differences(e.signature, signature) for e in self._entries)
-
-    def _static_problems(self, entry: CacheEntry) -> list[str]:
-        """Statics that break the cache: bad hash/eq now, or mutated since they were keyed."""
-        entry.fingerprints = _hygiene.static_fingerprints(entry.signature.statics)
-        problems = _hygiene.check_static_hygiene(entry.signature.statics)
-        for old in self.entries[:-1]:
-            if old.fingerprints and not old.mutation_reported:
-                now = _hygiene.static_fingerprints(old.signature.statics)
-                found = _hygiene.check_mutated_after_call(old.fingerprints, now)
-                old.mutation_reported = bool(found)
-                problems += found
-        return problems
-
-    def _note_prints(self) -> None:
-        """A Python print in the body ran once, while tracing: say so (once per function)."""
-        if self._source.cell_source is not None:
-            lines = _hygiene.print_calls_in_source(self._source.cell_source)
-        else:
-            lines = _hygiene.print_calls(self._fun)
-        if lines:
-            where = ", ".join(str(n) for n in lines)
-            warnings.warn(
-                f"jitmagic: `print` (line {where}) in {self.__name__} runs only while JAX "
-                "traces it, not on every call; use jax.debug.print to print runtime values.",
-                TracingPrintWarning, stacklevel=_USER_STACKLEVEL,
-            )
-
-    def _distinct_values(self) -> dict[str, int]:
-        seen: dict[str, set] = {}
-        for e in self.entries:  # a locked copy: other threads may be adding entries
-            for name, value in e.signature.statics.items():
-                seen.setdefault(name, set()).add(repr(value))
-            for arg in e.signature.args:
-                if not arg.static:
-                    seen.setdefault(arg.name, set()).add(tuple(x.short for x in arg.leaves))
-        return {name: len(values) for name, values in seen.items()}
 
     def _capture_jaxpr(self, args: tuple, kwargs: dict) -> tuple[Any, list[str]]:
         """The entry's ClosedJaxpr and output names, from JAX's trace cache.

@@ -274,8 +274,9 @@ def test_print_in_body_is_noted_once():
         return x + 1
 
     f = jitmagic.jit(noisy)
-    with pytest.warns(jitmagic.TracingPrintWarning, match="runs only while JAX traces"):
+    with pytest.warns(jitmagic.TracingPrintWarning, match="runs only while JAX traces") as rec:
         f(jnp.ones(2))
+    assert rec[0].filename == __file__  # points at the user's call, not at jitmagic
     f(jnp.ones(3))  # a second trace: no second note (pytest errors on unexpected warnings)
 
 
@@ -292,8 +293,9 @@ def test_mutated_static_value_warns_at_the_next_miss():
     f(jnp.ones(2), cfg=cfg)
     cfg.scale = 3.0
     assert f(jnp.ones(2), cfg=cfg).tolist() == [2.0, 2.0]  # the stale constant, silently
-    with pytest.warns(jitmagic.RecompileWarning, match="`cfg` was mutated after"):
+    with pytest.warns(jitmagic.RecompileWarning, match="`cfg` was mutated after") as rec:
         f(jnp.ones(5), cfg=cfg)
+    assert rec[0].filename == __file__
 
 
 def test_static_whose_hash_changes_warns():
@@ -308,6 +310,14 @@ def test_static_whose_hash_changes_warns():
     f = jitmagic.jit(lambda x, r: x + 1, static_argnames="r")
     with pytest.warns(jitmagic.RecompileWarning, match="hashes differently on each call"):
         f(jnp.ones(2), r=Restless())
+
+
+def test_churn_warning_points_at_the_user_call():
+    f = jitmagic.jit(lambda x, k: x * k, static_argnames="k")
+    with pytest.warns(jitmagic.RecompileWarning, match="keeps recompiling") as rec:
+        for k in range(8):
+            f(jnp.ones(2), k=k)
+    assert rec[0].filename == __file__
 
 
 def test_max_compiles_per_function():
