@@ -25,6 +25,7 @@ from ._ledgerview import (
     churn_notes,
     entry_cells,
     graph_bundle,
+    percent,
     stats_html,
     stats_text,
 )
@@ -135,7 +136,7 @@ class Dashboard:
             self.misses.value = str(stats.misses)
             self.ratio_bar.value = stats.hit_ratio
             self.ratio_bar.bar_style = _bar_style(stats.hit_ratio, stats.calls)
-            self.ratio.value = f"{stats.hit_ratio:.0%}"
+            self.ratio.value = percent(stats.hit_ratio)
             if (stats.misses, stats.retained, stats.evicted) != self._entry_state:
                 self._entry_state = (stats.misses, stats.retained, stats.evicted)
                 self._update_entries(stats)

@@ -24,6 +24,13 @@ SORT_KEYS: dict[str, Callable[[Any], Any]] = {
 _COLUMNS = ("#", "signature", "trace", "lower", "compile ms", "kind", "miss reason")
 
 
+
+def percent(ratio: float) -> str:
+    """A hit ratio as text; 2002 of 2004 is "99.9%", never a rounded-up "100%"."""
+    if abs(ratio * 100 - round(ratio * 100)) < 1e-9:
+        return f"{ratio:.0%}"
+    return f"{min(max(ratio, 0.001), 0.999):.1%}"
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f}"
 
@@ -92,7 +99,7 @@ def churn_notes(entries: Sequence[Any], compile_seconds: float) -> list[str]:
 def summary_text(stats: Any, entries: Sequence[Any]) -> str:
     last = f", {entries[-1].total_ms:.1f} ms last" if entries else ""
     return (f"{stats.name}: calls {stats.calls} · hits {stats.hits} · misses {stats.misses} · "
-            f"hit ratio {stats.hit_ratio:.0%} · "
+            f"hit ratio {percent(stats.hit_ratio)} · "
             f"compile {_ms(stats.compile_seconds)} ms total{last}")
 
 
@@ -162,7 +169,7 @@ def _stat_rows(functions: Sequence[Any], sort: str) -> list[tuple[str, ...]]:
         entries = f.entries
         churn = "⚠ churn" if churn_notes(entries, stats.compile_seconds) else ""
         rows.append((stats.name, str(stats.calls), str(stats.hits), str(stats.misses),
-                     f"{stats.hit_ratio:.0%}", _ms(stats.compile_seconds),
+                     percent(stats.hit_ratio), _ms(stats.compile_seconds),
                      entries[-1].reason if entries else "", churn))
     return rows
 

@@ -13,6 +13,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from jitmagic._ledgerview import percent
+
 ROOT = Path(__file__).resolve().parents[1]
 STATE_MIME = "application/vnd.jupyter.widget-state+json"
 
@@ -55,7 +57,7 @@ def test_saved_widget_state_has_the_final_counts(tmp_path: Path) -> None:
     assert values["jm-calls"] == str(ledger["calls"])
     assert values["jm-hits"] == str(ledger["hits"])
     assert values["jm-misses"] == str(ledger["misses"])
-    assert values["jm-ratio"] == f"{ledger['hits'] / ledger['calls']:.0%}"
+    assert values["jm-ratio"] == percent(ledger["hits"] / ledger["calls"])
 
     dashboard = nb.cells[2].outputs[0]["data"]
     assert {"text/plain", "text/html", "application/vnd.jupyter.widget-view+json"} <= set(
