@@ -24,6 +24,7 @@ _NODE_STYLE = {
     "const": 'shape=box style="dashed" fontsize=9 height=0.2',
     "ghost": 'shape=plain fontsize=9 fontcolor="#7c3aed"',
     "port": 'shape=plain fontsize=9 fontcolor="#6b7280"',
+    "pass": 'shape=note style=dashed fontsize=9 fontcolor="#6b7280" color="#a78bfa"',
     "static": 'shape=note style=filled fillcolor="#fef9c3"',
     "static_lit": 'shape=box style="filled" fillcolor="#fde047" fontsize=9 height=0.2',
 }

@@ -4,11 +4,16 @@ Shared by the planner (`_graphfold`), the walker (`_graphwalk`) and the emitter
 (`_graphdot`), so each of those depends on this module only, never on each other's
 internals. Nested jaxprs are found generically in eqn params (any ClosedJaxpr/Jaxpr
 or tuple of them), like JAX's own ``jaxprs_in_params``, so a new primitive with a
-sub-jaxpr is drawn as a cluster without a hand-kept list.
+sub-jaxpr is drawn as a cluster without a hand-kept list. What its operands *mean*
+(scan's consts/carry/xs, while's carry, cond's index/operands) cannot be found
+generically: a small registry keyed by primitive name (``ROLE_RULES``, like JAX's
+``pp_eqn_rules``) names them and wires each sub-jaxpr exactly; other primitives fall
+back to the generic wiring guess.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +89,96 @@ def subjaxprs(eqn: Any) -> list[tuple[str, Jaxpr, list[Any]]]:
 def count_eqns(jaxpr: Jaxpr) -> int:
     """Eqns including those of nested jaxprs."""
     return sum(1 + sum(count_eqns(j) for _, j, _ in subjaxprs(e)) for e in jaxpr.eqns)
+
+
+@dataclass(frozen=True)
+class SubWiring:
+    """One sub-jaxpr of a nested eqn: the eqn operand behind each of its invars (``None``:
+    none), the role of each of its outvars, and the label of its cluster."""
+
+    ins: tuple[int | None, ...]
+    outs: tuple[str, ...]
+    label: str
+
+
+@dataclass(frozen=True)
+class Roles:
+    """What the operands and results of a nested eqn mean (``carry``, ``xs``, ``index``)."""
+
+    operands: tuple[str, ...]
+    results: tuple[str, ...]
+    subs: dict[str, SubWiring]
+
+
+def _scan_roles(eqn: Any) -> Roles:
+    """Invars and body invars: consts + carry + xs; results and body outvars: carry + ys."""
+    nc, nk, n = eqn.params["num_consts"], eqn.params["num_carry"], len(eqn.invars)
+    res = ("carry",) * nk + ("ys",) * (len(eqn.outvars) - nk)
+    ops = ("const",) * nc + ("carry",) * nk + ("xs",) * (n - nc - nk)
+    return Roles(ops, res, {"jaxpr": SubWiring(tuple(range(n)), res, "body")})
+
+
+def _while_roles(eqn: Any) -> Roles:
+    """Invars: cond consts + body consts + carry; each jaxpr takes its consts + carry."""
+    cc, bc, n = eqn.params["cond_nconsts"], eqn.params["body_nconsts"], len(eqn.invars)
+    carry = tuple(range(cc + bc, n))
+    res = ("carry",) * len(eqn.outvars)
+    return Roles(("const",) * (cc + bc) + ("carry",) * (n - cc - bc), res, {
+        "cond_jaxpr": SubWiring((*range(cc), *carry), ("pred",), "cond_fun"),
+        "body_jaxpr": SubWiring((*range(cc, cc + bc), *carry), res, "body_fun")})
+
+
+def _cond_roles(eqn: Any) -> Roles:
+    """Invars: the branch index, then the operands every branch takes."""
+    n, nb = len(eqn.invars), len(eqn.params["branches"])
+    outs = ("",) * len(eqn.outvars)
+    return Roles(("index",) + ("operand",) * (n - 1), outs, {
+        f"branches[{b}]": SubWiring(tuple(range(1, n)), outs, f"branch {b}") for b in range(nb)})
+
+
+ROLE_RULES: dict[str, Callable[[Any], Roles]] = {
+    "scan": _scan_roles,
+    "while": _while_roles,
+    "cond": _cond_roles,
+}
+"""Per-primitive operand roles, like JAX's ``pp_eqn_rules``; absent -> generic wiring."""
+
+
+def eqn_roles(eqn: Any) -> Roles | None:
+    """The roles of a nested eqn, or ``None`` (no rule, or params not as the rule expects)."""
+    rule = ROLE_RULES.get(eqn.primitive.name)
+    if rule is None:
+        return None
+    try:
+        return rule(eqn)
+    except (KeyError, TypeError):
+        return None
+
+
+def _map_invars(outer: Sequence[Any], inner: Sequence[Any]) -> dict[int, int]:
+    """Inner invar index -> outer operand index: one to one, or a type-checked suffix.
+
+    The generic guess for primitives without a role rule: covers jit/custom_*/remat/
+    shard_map (1:1); anything else gets port nodes instead of guessed wiring.
+    """
+    if len(inner) == len(outer):
+        return {k: k for k in range(len(inner))}
+    off = len(outer) - len(inner)
+    if off > 0 and all(short_aval(i) == short_aval(outer[off + k]) for k, i in enumerate(inner)):
+        return {k: off + k for k in range(len(inner))}
+    return {}
+
+
+def sub_wiring(roles: Roles | None, name: str, outer: Sequence[Any], sub: Jaxpr) -> SubWiring:
+    """The role table's wiring of a sub-jaxpr when it fits, else the generic guess."""
+    found = roles.subs.get(name) if roles else None
+    if (found is not None and len(found.ins) == len(sub.invars)
+            and len(found.outs) == len(sub.outvars)
+            and all(j is None or j < len(outer) for j in found.ins)):
+        return found
+    mapping = _map_invars(outer, sub.invars)
+    return SubWiring(tuple(mapping.get(k) for k in range(len(sub.invars))),
+                     ("",) * len(sub.outvars), name)
 
 
 @dataclass

@@ -4,6 +4,8 @@ Mutable naming state (node and cluster counters) lives in one ``Walker`` per dra
 apart from its settings, as in JAX's own printer; ids come from counters, never
 ``id()``, so the DOT is deterministic and golden-testable. Nested jaxprs become
 clusters until ``depth`` or the node budget, then one summary node with the op count.
+Edges into and out of a nested jaxpr carry the operand's role from ``eqn_roles``
+(``carry: f32[]``, ``xs: f32[] (slice of f32[5])``, ``operand: f32[3]``).
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ from jitmagic._graphmodel import (
     TIMES,
     Cluster,
     Node,
+    Roles,
+    SubWiring,
     count_eqns,
     eqn_params_text,
+    eqn_roles,
     fmt_value,
     short_aval,
+    sub_wiring,
     subjaxprs,
 )
 
@@ -40,20 +46,6 @@ class Src:
     name: str
 
 
-def _map_invars(outer: Sequence[Any], inner: Sequence[Any]) -> dict[int, int]:
-    """Inner invar index -> outer operand index: one to one, or a type-checked suffix.
-
-    Covers jit/scan/custom_*/remat/shard_map (1:1), cond branches and while bodies
-    (suffix); anything else gets port nodes instead of guessed wiring.
-    """
-    if len(inner) == len(outer):
-        return {k: k for k in range(len(inner))}
-    off = len(outer) - len(inner)
-    if off > 0 and all(short_aval(i) == short_aval(outer[off + k]) for k, i in enumerate(inner)):
-        return {k: off + k for k in range(len(inner))}
-    return {}
-
-
 class Walker:
     """Mutable naming state of one drawing (counters), apart from its settings."""
 
@@ -63,6 +55,7 @@ class Walker:
         self.ghosts, self.statics, self.where = ghosts, statics, where
         self.n_nodes = self.n_clusters = 0
         self.edges: list[tuple[str, str, str, str]] = []
+        self.labels: dict[Any, str] = {}  # var -> its role label (``carry: f32[]``)
         self.static_node: str | None = None
         self.stats = {"folded": 0, "fold_runs": 0, "elided": 0, "collapsed": 0, "not_drawn": 0,
                       "ghosts": 0}
@@ -79,9 +72,20 @@ class Walker:
         parent.items.append(sub)
         return sub
 
-    def edge(self, src: str, dst: str, var: Any = None, style: str = "") -> None:
-        label = short_aval(var) if self.show_shapes and var is not None else ""
+    def edge(self, src: str, dst: str, var: Any = None, style: str = "",
+             label: str | None = None) -> None:
+        if label is None:
+            label = self.labels.get(var) if var is not None else ""
+        if label is None:
+            label = short_aval(var) if self.show_shapes else ""
         self.edges.append((src, dst, label, style))
+
+    def role_label(self, role: str, var: Any, whole: Any = None) -> str:
+        """``carry: f32[]``; ``xs: f32[] (slice of f32[5])`` when the outer value is bigger."""
+        if not self.show_shapes:
+            return role
+        text, outer = f"{role}: {short_aval(var)}", short_aval(whole) if whole else ""
+        return f"{text} (slice of {outer})" if outer and outer != short_aval(var) else text
 
     def literal(self, lit: Any, cl: Cluster) -> str:
         """A small literal node; yellow and linked to the static box when it is a static."""
@@ -94,18 +98,27 @@ class Walker:
                 return nid
         return self.node(cl, "literal", text, short_aval(lit))
 
-    def use(self, v: Any, dst: str, env: dict[Any, Src], cl: Cluster, pos: int | None) -> None:
+    def out_label(self, role: str, v: Any) -> str | None:
+        """A sub-jaxpr result's label: its own role, never the role of the invar it passes on."""
+        if role:
+            return self.role_label(role, v)
+        if v in self.labels:
+            return short_aval(v) if self.show_shapes else ""
+        return None
+
+    def use(self, v: Any, dst: str, env: dict[Any, Src], cl: Cluster, pos: int | None,
+            label: str | None = None) -> None:
         """Draw one operand: literal node, edge from its producer, or a ghost near ``dst``."""
         if isinstance(v, Literal):
-            self.edge(self.literal(v, cl), dst)
+            self.edge(self.literal(v, cl), dst, label=label)
             return
         src = env[v]
         if self.ghosts and pos is not None and is_long_range(pos, src.pos):
             self.stats["ghosts"] += 1
             ghost = self.node(cl, "ghost", f"↪ {src.name}", f"{src.name}, drawn above")
-            self.edge(ghost, dst, v)
+            self.edge(ghost, dst, v, label=label)
         else:
-            self.edge(src.node, dst, v)
+            self.edge(src.node, dst, v, label=label)
 
     def tooltip(self, eqn: Any, site: Any = None) -> str:
         """Primitive, result types and the user line (of ``site`` when given)."""
@@ -200,18 +213,26 @@ class Walker:
             return
         self.stats["collapsed"] += 1
         self.plain(eqn, eqn.invars, eqn.outvars, i, env, cl, f"\n[{n_inner} ops inside]",
-                   "summary")
+                   "summary", roles=eqn_roles(eqn))
 
     def plain(self, eqn: Any, operands: Sequence[Any], outs: Sequence[Any], i: int,
               env: dict[Any, Src], cl: Cluster, suffix: str = "", kind: str = "eqn",
-              tip: str = "") -> None:
+              tip: str = "", roles: Roles | None = None) -> None:
         params = eqn_params_text(eqn)
         label = eqn.primitive.name + (f"\n{params}" if params else "") + suffix
         nid = self.node(cl, kind, label, tip or self.tooltip(eqn))
-        for v in operands:
-            self.use(v, nid, env, cl, i)
-        for v in outs:
+        for j, v in enumerate(operands):
+            role = roles.operands[j] if roles else ""
+            self.use(v, nid, env, cl, i, self.role_label(role, v) if role else None)
+        self.results(eqn, outs, nid, i, env, roles)
+
+    def results(self, eqn: Any, outs: Sequence[Any], nid: str, i: int, env: dict[Any, Src],
+                roles: Roles | None) -> None:
+        """Bind an eqn's results to its node; role-named results keep their role label."""
+        for k, v in enumerate(outs):
             env[v] = Src(nid, i, eqn.primitive.name)
+            if roles and roles.results[k]:
+                self.labels[v] = self.role_label(roles.results[k], v)
 
     def nested(self, eqn: Any, i: int, env: dict[Any, Src], cl: Cluster, level: int,
                subs: list[tuple[str, Jaxpr, list[Any]]]) -> None:
@@ -220,29 +241,47 @@ class Walker:
         box = self.cluster(cl, "nested", f"{eqn.primitive.name} {params}".strip())
         op = self.node(box, "op", eqn.primitive.name + (f"\n{params}" if params else ""),
                        self.tooltip(eqn))
-        fed: set[int] = set()
+        roles, fed = eqn_roles(eqn), set()
         for name, sub, consts in subs:
-            inner_cl = self.cluster(box, "branch", name) if len(subs) > 1 else box
-            inner_env: dict[Any, Src] = {}
-            mapping = _map_invars(eqn.invars, sub.invars)
-            for k, iv in enumerate(sub.invars):
-                j = mapping.get(k)
-                ov = eqn.invars[j] if j is not None else None
-                if ov is None:
-                    port = self.node(inner_cl, "port", f"{name}.in{k}", short_aval(iv))
-                    inner_env[iv] = Src(port, -1, f"{name}.in{k}")
-                elif isinstance(ov, Literal):
-                    inner_env[iv] = Src(self.literal(ov, inner_cl), -1, fmt_value(ov.val))
-                else:
-                    inner_env[iv] = Src(env[ov].node, -1, env[ov].name)
-                if j is not None:
-                    fed.add(j)
+            wiring = sub_wiring(roles, name, eqn.invars, sub)
+            inner_cl = self.cluster(box, "branch", wiring.label) if len(subs) > 1 else box
+            inner_env = self.bind(eqn.invars, sub, wiring, roles, env, inner_cl)
+            fed.update(j for j in wiring.ins if j is not None)
             self.walk(sub, consts, inner_env, inner_cl, level + 1)
-            for ov in sub.outvars:
-                self.use(ov, op, inner_env, inner_cl, len(sub.eqns))
+            if not sub.eqns:
+                self.pass_through(sub, inner_env, inner_cl)
+            for ov, role in zip(sub.outvars, wiring.outs, strict=True):
+                self.use(ov, op, inner_env, inner_cl, len(sub.eqns), self.out_label(role, ov))
         for j, v in enumerate(eqn.invars):
             if j not in fed:
-                self.use(v, op, env, cl, i)
-        for v in eqn.outvars:
-            env[v] = Src(op, i, eqn.primitive.name)
+                role = roles.operands[j] if roles else ""
+                self.use(v, op, env, cl, i, self.role_label(role, v) if role else None)
+        self.results(eqn, eqn.outvars, op, i, env, roles)
+
+    def bind(self, outer: Sequence[Any], sub: Jaxpr, wiring: SubWiring, roles: Roles | None,
+             env: dict[Any, Src], cl: Cluster) -> dict[Any, Src]:
+        """A sub-jaxpr's env: each invar drawn where its outer operand is (or a port node),
+        labelled with the operand's role, so edges into the body read ``carry: f32[]``."""
+        inner_env: dict[Any, Src] = {}
+        for k, iv in enumerate(sub.invars):
+            j = wiring.ins[k]
+            ov = outer[j] if j is not None else None
+            if ov is None:
+                port = self.node(cl, "port", f"{wiring.label}.in{k}", short_aval(iv))
+                inner_env[iv] = Src(port, -1, f"{wiring.label}.in{k}")
+            elif isinstance(ov, Literal):
+                inner_env[iv] = Src(self.literal(ov, cl), -1, fmt_value(ov.val))
+            else:
+                inner_env[iv] = Src(env[ov].node, -1, env[ov].name)
+            if roles and j is not None and roles.operands[j]:
+                self.labels[iv] = self.role_label(roles.operands[j], iv, ov)
+        return inner_env
+
+    def pass_through(self, sub: Jaxpr, inner_env: dict[Any, Src], cl: Cluster) -> None:
+        """An eqn-less sub-jaxpr (an identity branch) as a note its values flow through,
+        so its cluster is drawn (Graphviz drops empty clusters) and the reader sees it."""
+        nid = self.node(cl, "pass", "no ops:\nvalues pass through")
+        for v in dict.fromkeys(v for v in sub.outvars if not isinstance(v, Literal)):
+            self.use(v, nid, inner_env, cl, None)
+            inner_env[v] = Src(nid, -1, inner_env[v].name)
 

@@ -13,6 +13,7 @@ import pytest
 from jax import lax
 
 from jitmagic._graph import build_graph, diff_graphs, graph, leaf_names
+from jitmagic._graphmodel import ROLE_RULES, eqn_roles
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -112,9 +113,110 @@ def test_edges_carry_short_shape_labels_and_params_are_shown():
 
 def test_nested_jaxprs_become_clusters_found_generically():
     labels = _labels(CASES["mixed"]().model.root)
-    for want in ("cond", "branches[0]", "branches[1]", "scan length=3", "while",
-                 "cond_jaxpr", "body_jaxpr", "jit name='inner'", "remat2"):
+    for want in ("cond", "branch 0", "branch 1", "scan length=3", "while",
+                 "cond_fun", "body_fun", "jit name='inner'", "remat2"):
         assert want in labels
+
+
+def _wires(g):
+    """Edges as ``(source label, destination label, edge label)``."""
+    label = {n.id: n.label for n in g.model.nodes()}
+    return [(label[s], label[d], lab) for s, d, lab, _ in g.model.edges]
+
+
+def _cluster(cluster, label):
+    """The cluster with this label, searched depth first."""
+    for item in cluster.items:
+        if hasattr(item, "items"):
+            if item.label == label:
+                return item
+            found = _cluster(item, label)
+            if found is not None:
+                return found
+    return None
+
+
+def running_sum(xs, w):
+    def step(carry, x):
+        carry = carry * w + x
+        return carry, carry * 2
+    return lax.scan(step, 0.0, xs)
+
+
+def test_scan_edges_name_consts_carry_xs_and_ys():
+    wires = _wires(graph(running_sum, jnp.arange(5.0), 3.0))
+    assert ("xs", "add", "xs: f32[] (slice of f32[5])") in wires
+    assert ("w", "mul", "const: f32[]") in wires
+    assert ("0.0", "mul", "carry: f32[]") in wires  # the initial carry, a literal
+    assert ("mul", "convert_element_type\nnew_dtype=float32", "f32[]") in wires  # unnamed
+    assert ("add", "scan\nlength=5", "carry: f32[]") in wires  # the new carry, per step
+    assert ("mul", "scan\nlength=5", "ys: f32[]") in wires  # one row of ys, per step
+    assert ("scan\nlength=5", "out[0]", "carry: f32[]") in wires
+    assert ("scan\nlength=5", "out[1]", "ys: f32[5]") in wires
+
+
+def test_collapsed_scan_keeps_its_roles():
+    wires = _wires(graph(running_sum, jnp.arange(5.0), 3.0, depth=0))
+    op = "scan\nlength=5\n[4 ops inside]"
+    assert ("w", op, "const: f32[]") in wires
+    assert ("0.0", op, "carry: f32[]") in wires
+    assert ("xs", op, "xs: f32[5]") in wires
+    assert (op, "out[1]", "ys: f32[5]") in wires
+
+
+def counted(x, n, m):
+    return lax.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * m), (0, x))
+
+
+def test_while_wires_each_jaxpr_its_own_consts_and_the_carry():
+    g = graph(counted, jnp.ones(3), 5, 2.0)
+    wires = _wires(g)
+    assert not [n for n in g.model.nodes() if n.kind == "port"]  # exact, not guessed
+    assert ("n", "lt", "const: i32[]") in wires
+    assert ("0", "lt", "carry: i32[]") in wires
+    assert ("lt", "while", "pred: bool[]") in wires
+    assert ("m", "convert_element_type\nnew_dtype=float32", "const: f32[]") in wires
+    assert ("x", "mul", "carry: f32[3]") in wires
+    assert ("mul", "while", "carry: f32[3]") in wires
+    assert ("while", "out[1]", "carry: f32[3]") in wires
+    body = _cluster(g.model.root, "body_fun")
+    assert "mul" in [n.label for n in g.model.nodes(body)]
+    assert "lt" in [n.label for n in g.model.nodes(_cluster(g.model.root, "cond_fun"))]
+
+
+def test_cond_branches_are_numbered_and_an_identity_branch_is_drawn():
+    g = graph(lambda x, p: lax.cond(p > 0, lambda v: v * 2.0, lambda v: v, x),
+              jnp.ones(3), 1.0)
+    wires = _wires(g)
+    empty = [n.label for n in g.model.nodes(_cluster(g.model.root, "branch 0"))]
+    assert empty == ["no ops:\nvalues pass through"]
+    assert "mul" in [n.label for n in g.model.nodes(_cluster(g.model.root, "branch 1"))]
+    assert ("x", "no ops:\nvalues pass through", "operand: f32[3]") in wires
+    assert ("no ops:\nvalues pass through", "cond", "f32[3]") in wires
+    assert ("x", "mul", "operand: f32[3]") in wires
+    assert ("convert_element_type\nnew_dtype=int32", "cond", "index: i32[]") in wires
+    assert ("cond", "out", "f32[3]") in wires
+
+
+def test_switch_numbers_every_branch():
+    def f(i, a, b):
+        return lax.switch(i, [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: b], a, b)
+
+    labels = _labels(graph(f, 1, jnp.ones(2), jnp.ones(2)).model.root)
+    assert {"branch 0", "branch 1", "branch 2"} <= set(labels)
+
+
+def test_role_rules_are_a_registry_with_a_generic_fallback():
+    assert {"scan", "while", "cond"} <= set(ROLE_RULES)
+    eqns = jax.make_jaxpr(running_sum)(jnp.arange(5.0), 3.0).jaxpr.eqns
+    scan = next(e for e in eqns if e.primitive.name == "scan")
+    assert eqn_roles(scan).operands == ("const", "carry", "xs")
+    assert eqn_roles(scan).results == ("carry", "ys")
+    broken = scan.replace(params={k: v for k, v in scan.params.items() if k != "num_carry"})
+    assert eqn_roles(broken) is None  # params not as the rule expects: generic wiring
+    jitted = jax.make_jaxpr(lambda x: inner(x) * 2)(jnp.ones(2)).jaxpr.eqns[0]
+    assert jitted.primitive.name == "jit"
+    assert eqn_roles(jitted) is None
 
 
 def test_custom_derivatives_and_shard_map_are_clusters():
