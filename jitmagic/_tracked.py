@@ -92,7 +92,7 @@ class TrackedFunction(Forwarder):
         self._lock = threading.Lock()
         self._fun, self._body = fun, body
         self._jit_kwargs = dict(jit_kwargs)
-        self._autocond, self._retain = autocond, retain
+        self._retain = retain
         self._source = source or SourceMap()
         self._static_argnums, self._static_argnames = resolve_static(
             fun, jit_kwargs.get("static_argnums", ()), jit_kwargs.get("static_argnames", ())
@@ -134,7 +134,6 @@ class TrackedFunction(Forwarder):
     # ------------------------------------------------------------------ miss path
     def _on_miss(self, args: tuple, kwargs: dict | None) -> None:
         kwargs = kwargs or {}
-        _events.install()  # again after `jax.monitoring.clear_event_listeners()`, not unload
         traced = self._take_traces()
         events = _events.drain(self.__name__)
         if not traced and not events.compiled:
