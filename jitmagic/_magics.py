@@ -110,9 +110,9 @@ class JitMagics(Magics):
         fun = self.shell.user_ns.get(args.name)
         if fun is None or not callable(fun):
             raise UsageError(f"%jit: no function named {args.name!r} in the notebook")
-        if isinstance(fun, TrackedFunction):  # re-jitting a tracked function replaces it
-            forget(fun)
-            fun = fun.__wrapped__
+        previous = fun if isinstance(fun, TrackedFunction) else None
+        if previous is not None:  # re-jitting a tracked function replaces it
+            fun = previous.__wrapped__
         kwargs = self._jit_kwargs(args)
         _check_static_names(args.name, fun, args.static)
         try:
@@ -120,6 +120,8 @@ class JitMagics(Magics):
                                       max_compiles=args.max_compiles, **kwargs)
         except (ValueError, TypeError) as err:
             raise UsageError(f"%jit {args.name}: {err}") from None
+        if previous is not None:
+            forget(previous)
         self.shell.user_ns[args.name] = tracked
         if args.show_source:
             print(tracked.rewritten_source())
