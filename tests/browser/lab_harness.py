@@ -188,3 +188,49 @@ def run_cell(page: Page, i: int, wait: bool = True) -> None:
 
 def output_text(page: Page, i: int) -> str:
     return cells(page).nth(i).locator(".jp-OutputArea-output").first.inner_text(timeout=T)
+
+
+# --- Jupyter Notebook 7 (same isolation; its notebook page is built from JupyterLab parts) ---
+
+
+@contextlib.contextmanager
+def jupyter_notebook7(workdir: Path, log: Path) -> Iterator[Lab]:
+    """Start an isolated Notebook 7 server under `workdir`; stop it by PID on exit.
+
+    Notebook 7 reads the same config, runtime and lab settings/workspace dirs as JupyterLab,
+    so the same env vars isolate it; `expose_app_in_browser` gives `window.jupyterapp`,
+    which `wait_kernel_idle` consults.
+    """
+    env = dict(os.environ)
+    for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                     ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
+                     ("JUPYTERLAB_SETTINGS_DIR", "settings")]:
+        (workdir / sub).mkdir(parents=True, exist_ok=True)
+        env[var] = str(workdir / sub)
+    root = workdir / "root"
+    root.mkdir(exist_ok=True)
+    port = _free_port()
+    cmd = [sys.executable, "-m", "notebook", "--no-browser", f"--port={port}",
+           "--ip=127.0.0.1", f"--ServerApp.root_dir={root}", "--IdentityProvider.token=",
+           "--ServerApp.password=", "--allow-root",
+           "--JupyterNotebookApp.expose_app_in_browser=True"]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    server = Lab(proc, f"http://127.0.0.1:{port}")
+    try:
+        _wait_up(server, log)
+        yield server
+    finally:
+        _stop(proc)
+
+
+def open_notebook7(page: Page, server: Lab, name: str) -> None:
+    """Open `name` in Notebook 7's single-document page and wait for a really idle kernel.
+
+    The page has one `.jp-NotebookPanel` with the same toolbar execution indicator and
+    kernel name as JupyterLab, so `wait_kernel_idle`, `cells` and `run_cell` apply as is.
+    """
+    page.goto(f"{server.base}/notebooks/{name}", wait_until="domcontentloaded")
+    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=T)
+    wait_kernel_idle(page)
