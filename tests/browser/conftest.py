@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from lab_harness import CHROMIUM, CHROMIUM_ARGS, Lab, jupyter_lab
+from lab_harness import CHROMIUM, CHROMIUM_ARGS, Lab, jupyter_lab, jupyter_notebook7
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,15 +30,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
-def lab() -> Iterator[Lab]:
+def _serving(start: Callable[[Path, Path], Any], name: str) -> Iterator[Lab]:
+    """Run a server in a fresh temp dir (removed afterwards), its log in ci-artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="jm-lab-"))
+    work = Path(tempfile.mkdtemp(prefix=f"jm-{name}-"))
     try:
-        with jupyter_lab(work, ARTIFACTS / "jupyterlab.log") as server:
+        with start(work, ARTIFACTS / f"{name}.log") as server:
             yield server
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    yield from _serving(jupyter_lab, "jupyterlab")
+
+
+@pytest.fixture(scope="session")
+def notebook7() -> Iterator[Lab]:
+    yield from _serving(jupyter_notebook7, "notebook7")
 
 
 @pytest.fixture

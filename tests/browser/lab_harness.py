@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from playwright.sync_api import Locator, Page, expect
 
 CHROMIUM = "/usr/bin/chromium"
@@ -77,8 +78,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def jupyter_lab(workdir: Path, log: Path) -> Iterator[Lab]:
-    """Start an isolated JupyterLab under `workdir`; stop it by PID on exit."""
+def _jupyter_server(module: str, app: str, workdir: Path, log: Path) -> Iterator[Lab]:
+    """Start `python -m <module>` isolated under `workdir` (own config, runtime, settings and
+    workspace dirs; no token); `<app>.expose_app_in_browser` gives `window.jupyterapp`, which
+    `wait_kernel_idle` consults. Stopped by PID on exit."""
     env = dict(os.environ)
     for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
                      ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
@@ -92,18 +95,32 @@ def jupyter_lab(workdir: Path, log: Path) -> Iterator[Lab]:
     root = workdir / "root"
     root.mkdir(exist_ok=True)
     port = _free_port()
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+    cmd = [sys.executable, "-m", module, "--no-browser", f"--port={port}",
            "--ip=127.0.0.1", f"--ServerApp.root_dir={root}", "--IdentityProvider.token=",
-           "--ServerApp.password=", "--allow-root", "--LabApp.expose_app_in_browser=True"]
+           "--ServerApp.password=", "--allow-root", f"--{app}.expose_app_in_browser=True"]
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
-    lab = Lab(proc, f"http://127.0.0.1:{port}")
+    server = Lab(proc, f"http://127.0.0.1:{port}")
     try:
-        _wait_up(lab, log)
-        yield lab
+        _wait_up(server, log)
+        yield server
     finally:
         _stop(proc)
+
+
+def jupyter_lab(workdir: Path, log: Path) -> contextlib.AbstractContextManager[Lab]:
+    """Start an isolated JupyterLab under `workdir`; stop it by PID on exit."""
+    return _jupyter_server("jupyterlab", "LabApp", workdir, log)
+
+
+def notebook_of(cells: list[str]) -> dict:
+    """A Python 3 notebook with these code cells (what the tests upload)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
 
 
 def _wait_up(lab: Lab, log: Path) -> None:
@@ -193,36 +210,13 @@ def output_text(page: Page, i: int) -> str:
 # --- Jupyter Notebook 7 (same isolation; its notebook page is built from JupyterLab parts) ---
 
 
-@contextlib.contextmanager
-def jupyter_notebook7(workdir: Path, log: Path) -> Iterator[Lab]:
+def jupyter_notebook7(workdir: Path, log: Path) -> contextlib.AbstractContextManager[Lab]:
     """Start an isolated Notebook 7 server under `workdir`; stop it by PID on exit.
 
     Notebook 7 reads the same config, runtime and lab settings/workspace dirs as JupyterLab,
-    so the same env vars isolate it; `expose_app_in_browser` gives `window.jupyterapp`,
-    which `wait_kernel_idle` consults.
+    so the same isolation applies.
     """
-    env = dict(os.environ)
-    for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
-                     ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
-                     ("JUPYTERLAB_SETTINGS_DIR", "settings")]:
-        (workdir / sub).mkdir(parents=True, exist_ok=True)
-        env[var] = str(workdir / sub)
-    root = workdir / "root"
-    root.mkdir(exist_ok=True)
-    port = _free_port()
-    cmd = [sys.executable, "-m", "notebook", "--no-browser", f"--port={port}",
-           "--ip=127.0.0.1", f"--ServerApp.root_dir={root}", "--IdentityProvider.token=",
-           "--ServerApp.password=", "--allow-root",
-           "--JupyterNotebookApp.expose_app_in_browser=True"]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    server = Lab(proc, f"http://127.0.0.1:{port}")
-    try:
-        _wait_up(server, log)
-        yield server
-    finally:
-        _stop(proc)
+    return _jupyter_server("notebook", "JupyterNotebookApp", workdir, log)
 
 
 def open_notebook7(page: Page, server: Lab, name: str) -> None:

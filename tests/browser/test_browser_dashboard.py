@@ -10,10 +10,10 @@ import os
 import shutil
 from pathlib import Path
 
-import nbformat
 from lab_harness import (
     Lab,
     cells,
+    notebook_of,
     open_notebook,
     output_text,
     prompt,
@@ -56,16 +56,8 @@ SAMPLER_JS = """(loop) => {
 }"""
 
 
-def _notebook() -> dict:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    return nb
-
-
 def test_dashboard_live_in_jupyterlab(lab: Lab, page: Page) -> None:
-    name = lab.upload(_notebook(), "dashboard")
+    name = lab.upload(notebook_of(CELLS), "dashboard")
     try:
         open_notebook(page, lab, name)
         expect(cells(page)).to_have_count(len(CELLS), timeout=60_000)

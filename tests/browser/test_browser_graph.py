@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
 from lab_harness import (
     Lab,
     cells,
+    notebook_of,
     open_notebook,
     run_cell,
 )
@@ -36,10 +36,7 @@ GRAPH_CELLS = (3, 5)
 
 
 def test_graph_becomes_a_saved_svg_without_dot(lab: Lab, page: Page) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb = notebook_of(CELLS)
     name = lab.upload(nb, "graph")
     try:
         open_notebook(page, lab, name)
