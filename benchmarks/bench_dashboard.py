@@ -37,7 +37,7 @@ def _loop(f: Callable[..., Any], x: Any, calls: int) -> float:
 
 def _with_dashboard(tracked: Any, x: Any, calls: int, updates: list[int]) -> float:
     """One loop with a displayed dashboard; checks the final numbers are exact."""
-    from jitmagic import _dashboard as dash
+    from jitmagic.dashboard import widgets as dash
 
     board = dash.Dashboard(tracked, key="bench")
     board._repr_mimebundle_()  # displayed: registered with the (now running) poller
@@ -56,7 +56,7 @@ def measure(calls: int, repeat: int) -> dict[str, Any]:
     import jax.numpy as jnp
 
     import jitmagic
-    from jitmagic import _dashboard as dash
+    from jitmagic.dashboard import widgets as dash
 
     def conditional_double(x: Any, threshold: float) -> Any:
         return jnp.where(x > threshold, x * 2, x)

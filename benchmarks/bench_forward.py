@@ -22,7 +22,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jitmagic._forward import HAVE_C, Forwarder, PyForwarder
+from jitmagic.ledger.forward import HAVE_C, Forwarder, PyForwarder
 
 
 def _ignore_miss(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

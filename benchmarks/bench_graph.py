@@ -28,8 +28,8 @@ import jax
 import jax.numpy as jnp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from jitmagic._graph import build_graph
-from jitmagic._render import RenderError, render_dot
+from jitmagic.graphs.build import build_graph
+from jitmagic.graphs.render import RenderError, render_dot
 
 STATIC = Path(__file__).resolve().parents[1] / "jitmagic" / "static"
 TIMEOUT = 120.0

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 import jitmagic
-from jitmagic import _forward
+from jitmagic.ledger import forward as _forward
 
 
 def scalar(x):

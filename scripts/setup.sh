@@ -12,4 +12,4 @@ if ! command -v dot >/dev/null || ! command -v chromium >/dev/null; then
   $SUDO apt-get install -y -q --no-install-recommends graphviz chromium fonts-dejavu-core
 fi
 python3 -m pip install -q -e ".[test]"
-python3 -c "import jitmagic, jitmagic._forward as f; print('jitmagic', jitmagic.__version__, 'C forwarder:', f.HAVE_C)"
+python3 -c "import jitmagic, jitmagic.ledger.forward as f; print('jitmagic', jitmagic.__version__, 'C forwarder:', f.HAVE_C)"

@@ -5,6 +5,16 @@ from __future__ import annotations
 import pytest
 from IPython.testing import globalipapp
 
+from jitmagic.ledger import events
+
+
+@pytest.fixture(autouse=True)
+def _fresh_listeners():
+    """Each test starts as a fresh process would: listeners not suspended by an earlier
+    test's `%unload_ext` (the first tracked function installs them)."""
+    events.reset()
+    yield
+
 
 @pytest.fixture
 def ip():

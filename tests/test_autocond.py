@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from jax import lax
 
-from jitmagic._autocond import AutocondError, autocond, rewrite_module, rewrite_source
+from jitmagic.autocond import AutocondError, autocond, rewrite_module, rewrite_source
 
 GRID = [-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0]
 

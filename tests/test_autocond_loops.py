@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from jax import lax
 
-from jitmagic._autocond import AutocondError, autocond, rewrite_source
+from jitmagic.autocond import AutocondError, autocond, rewrite_source
 
 XS = [0.1, 0.5, 1.0, 3.0, 9.9, 10.0, 12.0]
 NS = [0, 1, 2, 5]

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jitmagic._cell import CellError, CellFunction, analyze_cell, is_traceable, plan_cell
+from jitmagic.notebook.cell import CellError, CellFunction, analyze_cell, is_traceable, plan_cell
 
 
 def test_free_names_follow_execution_order():
@@ -61,7 +61,7 @@ def test_cell_function_runs_under_jit_and_maps_lines():
     assert float(fn(ns["x"], k=3)) == 10.0
     assert fn.stats.misses == 2
     assert fn.entries[1].reason == "k: 2 → 3 (static)"
-    assert fn.entries[0].out_names == ["y", "z", "Out"]
+    assert fn.entries[0].out_names == ("y", "z", "Out")
 
 
 def test_cell_tracebacks_point_at_cell_lines():

@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import pytest
 
 import jitmagic
-from jitmagic import _dashboard as dash
-from jitmagic import _poller
-from jitmagic._errors import RecompileWarning
-from jitmagic._ledgerview import HIT_NOTE
+from jitmagic.dashboard import poller as _poller
+from jitmagic.dashboard import widgets as dash
+from jitmagic.dashboard.views import HIT_NOTE
+from jitmagic.errors import RecompileWarning
 
 REASON = "threshold: 0.0 → 10.0 (static)"
 
@@ -144,7 +144,7 @@ def test_rerunning_jit_magic_keeps_one_dashboard_and_one_hook(ip):
     for _ in range(50):
         ip.run_line_magic("jit", "conditional_double --static threshold")
     assert dash.dashboard_count() == 1
-    hooks = [cb for cb in ip.events.callbacks["post_run_cell"] if cb is _poller._after_cell]
+    hooks = [cb for cb in ip.events.callbacks["post_run_cell"] if cb is _poller.after_cell]
     assert len(hooks) == 1
     ip.run_cell("for t in (0.0, 0.0, 10.0, 10.0): conditional_double(jnp.array(5.0), threshold=t)")
     board = _poller.POLLER._boards["jit:conditional_double"]
@@ -155,7 +155,7 @@ def test_rerunning_jit_magic_keeps_one_dashboard_and_one_hook(ip):
     assert dash.dashboard_count() == 0
     assert thread is not None
     assert not thread.is_alive()
-    assert _poller._after_cell not in ip.events.callbacks["post_run_cell"]
+    assert _poller.after_cell not in ip.events.callbacks["post_run_cell"]
 
 
 def test_shutdown_ends_the_thread(fn):

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from jitmagic._ledgerview import percent
+from jitmagic.dashboard.views import percent
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE_MIME = "application/vnd.jupyter.widget-state+json"

@@ -15,7 +15,7 @@ import pytest
 from corpus_faulty import CASES, LEGAL, Case, conditional_double
 from IPython.testing import globalipapp
 
-from jitmagic._diagnose import Diagnosis, diagnose_error
+from jitmagic.diagnose.explain import Diagnosis, diagnose_error
 
 
 def _scalars(values: Any) -> Any:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jitmagic._magics import JitMagics
+from jitmagic.notebook.magics import JitMagics
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from jitmagic import _forward
-from jitmagic._forward import PyForwarder
+from jitmagic.ledger import forward as _forward
+from jitmagic.ledger.forward import PyForwarder
 
 HAVE_VECTORCALL = 1 << 11  # Py_TPFLAGS_HAVE_VECTORCALL
 
@@ -33,7 +33,7 @@ def _subclass(base: type) -> type:
 
 
 _C = _forward._CForwarder
-_needs_c = pytest.mark.skipif(_C is None, reason="jitmagic._fastcall not built")
+_needs_c = pytest.mark.skipif(_C is None, reason="jitmagic.ledger._fastcall not built")
 CLASSES = [
     pytest.param(_C, id="C", marks=_needs_c),
     pytest.param(_subclass(_C) if _C else None, id="C-subclass", marks=_needs_c),
@@ -433,8 +433,8 @@ def test_subclass_overriding_call_is_honoured() -> None:
 
 def test_fallback_when_extension_missing() -> None:
     code = (
-        "import sys; sys.modules['jitmagic._fastcall'] = None\n"
-        "from jitmagic import _forward as m\n"
+        "import sys; sys.modules['jitmagic.ledger._fastcall'] = None\n"
+        "from jitmagic.ledger import forward as m\n"
         "assert m.HAVE_C is False and m.Forwarder is m.PyForwarder\n"
         "fw = m.Forwarder(lambda x: x + 1, None, lambda a, k: None, lambda e, a, k: None)\n"
         "assert fw(1) == 2 and fw.calls == 1\n"

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from jax import lax
 
-from jitmagic._graph import build_graph, diff_graphs, graph, leaf_names
-from jitmagic._graphmodel import ROLE_RULES, eqn_roles
+from jitmagic.graphs.build import build_graph, diff_graphs, graph
+from jitmagic.graphs.model import ROLE_RULES, eqn_roles
+from jitmagic.ledger.signature import build_signature
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -301,12 +302,13 @@ def test_long_unary_chain_is_elided():
 
 def test_leaf_names_follow_jit_flattening_order():
     params = {"w": jnp.ones(2), "b": jnp.zeros(2)}
-    names = leaf_names((params, (jnp.ones(1), jnp.ones(1))), {"scale": 2.0, "mode": "x"},
-                       ["params", "batch", "scale", "mode"], {"mode"})
-    assert names == ["params['b']", "params['w']", "batch[0]", "batch[1]", "scale"]
-
     def f(params, batch, scale, mode):
         return params["w"] * batch[0] * scale
+
+    signature = build_signature(f, (params, (jnp.ones(1), jnp.ones(1))),
+                                {"scale": 2.0, "mode": "x"}, (3,), ("mode",))
+    names = [leaf.path for leaf in signature.leaves]
+    assert names == ["params['b']", "params['w']", "batch[0]", "batch[1]", "scale"]
 
     jaxpr = jax.jit(f, static_argnames="mode").trace(
         params, (jnp.ones(1), jnp.ones(1)), scale=2.0, mode="x").jaxpr

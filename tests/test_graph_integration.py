@@ -17,9 +17,9 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 import jitmagic
-from jitmagic import _render
-from jitmagic._graph import diff_graphs
-from jitmagic._render import JaxprGraph
+from jitmagic.graphs import render as _render
+from jitmagic.graphs.build import diff_graphs
+from jitmagic.graphs.render import JaxprGraph
 
 SEED = """
 import jax, jax.numpy as jnp

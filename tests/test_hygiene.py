@@ -12,17 +12,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jitmagic._diagnose import diagnose_error
-from jitmagic._errors import RecompileLimitError, RecompileWarning
-from jitmagic._hygiene import (
-    ChurnMonitor,
+from jitmagic.diagnose.budget import max_compiles, note_compile
+from jitmagic.diagnose.churn import ChurnMonitor
+from jitmagic.diagnose.explain import diagnose_error
+from jitmagic.diagnose.hygiene import (
     check_mutated_after_call,
     check_static_hygiene,
-    max_compiles,
-    note_compile,
     print_calls,
     static_fingerprints,
 )
+from jitmagic.errors import RecompileLimitError, RecompileWarning
 
 # -- churn -------------------------------------------------------------------------------
 

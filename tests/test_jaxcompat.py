@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jitmagic import _jaxcompat
+from jitmagic.ledger import jaxcompat as _jaxcompat
 
 
 def _here(x):
@@ -27,7 +27,7 @@ def test_cache_size_probe_counts_dispatch_entries():
     import jax
     import jax.numpy as jnp
 
-    from jitmagic._jaxcompat import cache_size_probe
+    from jitmagic.ledger.jaxcompat import cache_size_probe
 
     f = jax.jit(lambda x: x + 1)
     probe = cache_size_probe(f)
@@ -46,7 +46,7 @@ def test_monitoring_events_used_by_the_ledger_still_fire():
     import jax.numpy as jnp
     from jax import monitoring
 
-    from jitmagic import _events
+    from jitmagic.ledger import events as _events
 
     seen = []
 

@@ -9,7 +9,7 @@ import pytest
 from IPython.core.error import UsageError
 
 import jitmagic
-from jitmagic import _events
+from jitmagic.ledger import events as _events
 
 SEED = """
 import jax, jax.numpy as jnp
@@ -178,7 +178,7 @@ def test_non_array_free_values_are_static_so_changes_recompile(ip):
 
 
 def test_editing_a_cell_replaces_its_function_and_dashboard(ip):
-    from jitmagic import _dashboard
+    from jitmagic.dashboard import widgets as _dashboard
 
     run(ip, "import jax.numpy as jnp\nx = jnp.arange(4.0)")
     magics = ip.magics_manager.registry["JitMagics"]

@@ -9,9 +9,9 @@ from pathlib import Path
 import jax.numpy as jnp
 import pytest
 
-from jitmagic import _render
-from jitmagic._graph import graph
-from jitmagic._render import JaxprGraph, RenderError, render_dot, renderer_route
+from jitmagic.graphs import render as _render
+from jitmagic.graphs.build import graph
+from jitmagic.graphs.render import JaxprGraph, RenderError, render_dot, renderer_route
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 STATIC = Path(_render.__file__).parent / "static"

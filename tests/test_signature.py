@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jitmagic._signature import (
+from jitmagic.ledger.signature import (
     build_signature,
     explain_miss,
     output_names,

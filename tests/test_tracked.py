@@ -266,7 +266,7 @@ def test_nested_jaxprs_and_unused_args_keep_names():
     entry = f.entries[0]
     assert [leaf.path for leaf in entry.signature.leaves] == ["x", "unused"]
     assert len(entry.jaxpr.jaxpr.invars) == 2
-    assert entry.out_names == ["out"]
+    assert entry.out_names == ("out",)
 
 
 def test_print_in_body_is_noted_once():

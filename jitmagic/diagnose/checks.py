@@ -1,0 +1,97 @@
+"""What to warn about, or stop, after a cache miss: static hygiene, prints, churn, budgets.
+
+Runs only on the miss path (never on a hit), as the `checks` a `TrackedFunction` is built
+with (see `jitmagic.api.jit`); it reads the function's public ledger only. Warnings point
+at the user's call: the frames between it and `warnings.warn` are
+`TrackedFunction._on_miss` and the methods here (the C forwarder adds no frame; the
+pure-Python fallback adds `EXTRA_FRAMES`).
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from typing import Any
+
+from jitmagic.diagnose import budget, churn, hygiene
+from jitmagic.errors import RecompileLimitError, RecompileWarning, TracingPrintWarning
+from jitmagic.ledger.forward import EXTRA_FRAMES
+from jitmagic.ledger.records import CacheEntry
+
+# user call -> _on_miss -> after_miss -> warn; one more for helpers called by after_miss
+_FROM_AFTER_MISS = 3 + EXTRA_FRAMES
+_FROM_HELPER = 4 + EXTRA_FRAMES
+
+
+def validate_max_compiles(value: Any) -> int | None:
+    """`max_compiles` must be None or an int >= 0: checked when the function is built."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"max_compiles must be an int >= 0 (or None), got {value!r}")
+    return value
+
+
+class MissChecks:
+    """Per-function state of the post-miss checks."""
+
+    def __init__(self, max_compiles: int | None = None) -> None:
+        self.max_compiles = validate_max_compiles(max_compiles)
+        self.churn = churn.ChurnMonitor(stacklevel=_FROM_HELPER)
+        self.print_noted = False
+        self._fingerprints: dict[int, dict[str, tuple[Any, ...]]] = {}  # entry index -> statics
+        self._lock = threading.Lock()
+
+    def after_miss(self, fn: Any, entry: CacheEntry) -> None:
+        """All checks for one recorded miss of the tracked function `fn`."""
+        entries = fn.entries
+        for problem in self.static_problems(entries, entry):
+            warnings.warn(f"jitmagic: {problem}", RecompileWarning, stacklevel=_FROM_AFTER_MISS)
+        if entry.traced and not self.print_noted:
+            self.print_noted = True
+            self._note_prints(fn)
+        stats = fn.stats
+        self.churn.on_miss(entry.call_index, churn.churn_keys(entry.changes),
+                           churn.distinct_values(entries), stats.compile_seconds, fn.__name__)
+        budget.note_compile(fn)
+        if self.max_compiles is not None and stats.misses > self.max_compiles:
+            raise RecompileLimitError(
+                f"{fn.__name__} compiled {stats.misses} times, more than "
+                f"--max-compiles {self.max_compiles}.\n{fn.ledger_text()}",
+                ledger=fn,
+            )
+
+    def _note_prints(self, fn: Any) -> None:
+        """A Python print in the body ran once, while tracing: say so (once per function)."""
+        cell_source = fn.source.cell_source
+        if cell_source is not None:
+            lines = hygiene.print_calls_in_source(cell_source)
+        else:
+            lines = hygiene.print_calls(fn.__wrapped__)
+        if lines:
+            where = ", ".join(str(n) for n in lines)
+            warnings.warn(
+                f"jitmagic: `print` (line {where}) in {fn.__name__} runs only while JAX "
+                "traces it, not on every call; use jax.debug.print to print runtime values.",
+                TracingPrintWarning, stacklevel=_FROM_HELPER,
+            )
+
+    def static_problems(self, entries: list[CacheEntry], entry: CacheEntry) -> list[str]:
+        """Statics that break the cache: bad hash/eq now, or mutated since they were keyed."""
+        problems = hygiene.check_static_hygiene(entry.signature.statics)
+        with self._lock:
+            self._fingerprints[entry.index] = hygiene.static_fingerprints(
+                entry.signature.statics)
+            kept = {e.index for e in entries}
+            for index in [i for i in self._fingerprints if i not in kept]:
+                del self._fingerprints[index]  # evicted entries are not checked any more
+            for old in entries:
+                before = self._fingerprints.get(old.index)
+                if old is entry or not before:
+                    continue
+                found = hygiene.check_mutated_after_call(
+                    before, hygiene.static_fingerprints(old.signature.statics))
+                if found:
+                    self._fingerprints[old.index] = {}  # reported once
+                    problems += found
+        return problems

@@ -1,0 +1,145 @@
+"""Emitting: a drawable model (`_graphmodel`) -> DOT text, and two models side by side.
+
+Styles live in two tables keyed by node/cluster kind, so a new kind is one row. Every
+id is prefixed when emitted, which lets ``diff_graphs`` put two models in one digraph
+without renumbering them. The footer says in plain words what the picture folded.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+
+from jitmagic.graphs.model import TIMES, Cluster, Model
+from jitmagic.graphs.render import JaxprGraph
+
+_NODE_STYLE = {
+    "input": 'shape=box style="rounded,filled" fillcolor="#dbeafe" penwidth=1.5',
+    "output": 'shape=box style="rounded,filled" fillcolor="#dcfce7" penwidth=1.5',
+    "eqn": 'shape=box style="rounded,filled" fillcolor="#f8fafc"',
+    "op": 'shape=box style="rounded,filled,bold" fillcolor="#ede9fe"',
+    "summary": 'shape=box3d style=filled fillcolor="#e5e7eb"',
+    "span": 'shape=box style="dashed,filled" fillcolor="#f3f4f6"',
+    "literal": 'shape=plain fontsize=9 fontcolor="#6b7280"',
+    "const": 'shape=box style="dashed" fontsize=9 height=0.2',
+    "ghost": 'shape=plain fontsize=9 fontcolor="#7c3aed"',
+    "port": 'shape=plain fontsize=9 fontcolor="#6b7280"',
+    "pass": 'shape=note style=dashed fontsize=9 fontcolor="#6b7280" color="#a78bfa"',
+    "static": 'shape=note style=filled fillcolor="#fef9c3"',
+    "static_lit": 'shape=box style="filled" fillcolor="#fde047" fontsize=9 height=0.2',
+}
+_CLUSTER_STYLE = {
+    "nested": 'style="rounded" color="#8b5cf6"',
+    "branch": 'style="rounded,dashed" color="#a78bfa"',
+    "fold": 'style="rounded,filled" fillcolor="#fff7ed" color="#f97316" penwidth=2',
+    "side": 'style="rounded" color="#9ca3af"',
+}
+_HILITE = 'color="#dc2626" penwidth=2.5 fillcolor="#fee2e2" style="rounded,filled"'
+
+
+def _q(text: str) -> str:
+    """A DOT double-quoted string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
+          root_label: str | None = None) -> list[str]:
+    """Clusters, nodes and edges of one model, ids prefixed (so two can share a digraph)."""
+    def emit(cl: Cluster, indent: str) -> list[str]:
+        out = []
+        for item in cl.items:
+            if isinstance(item, Cluster):
+                out.append(f"{indent}subgraph cluster_{prefix}{item.id} {{")
+                out.append(f"{indent}  label={_q(item.label)} {_CLUSTER_STYLE[item.kind]}")
+                out += emit(item, indent + "  ")
+                out.append(f"{indent}}}")
+            else:
+                extra = f" {_HILITE}" if item.id in hilite else ""
+                tip = f" tooltip={_q(item.tooltip)}" if item.tooltip else ""
+                out.append(f"{indent}{prefix}{item.id} [label={_q(item.label)} "
+                           f"{_NODE_STYLE[item.kind]}{tip}{extra}]")
+        return out
+
+    lines = emit(model.root, "  ")
+    if root_label is not None:
+        lines = [f"  subgraph cluster_{prefix}root {{", f"    label={_q(root_label)} "
+                 f"{_CLUSTER_STYLE['side']}", *["  " + ln for ln in lines], "  }"]
+    for src, dst, label, style in model.edges:
+        attrs = f"label={_q(label)}" if label else ""
+        if style == "static":
+            attrs += ' style=dashed color="#ca8a04" fontcolor="#a16207" constraint=false'
+        elif (src in hilite) != (dst in hilite):
+            attrs += ' color="#dc2626"'
+        lines.append(f"  {prefix}{src} -> {prefix}{dst} [{attrs.strip()}]")
+    return lines
+
+
+def to_dot(model: Model, extra: Sequence[str] = ()) -> str:
+    """Full DOT text of one model; the footer lists what was folded or left out."""
+    footer = "\n".join(model.notes)
+    head = [
+        f"digraph {_q(model.title or 'jaxpr')} {{",
+        f'  graph [rankdir={model.rankdir} fontname="Helvetica" fontsize=10 labelloc=b '
+        "nodesep=0.25 ranksep=0.3" + (f" label={_q(footer)}]" if footer else "]"),
+        '  node [fontname="Helvetica" fontsize=10 height=0.3 margin="0.08,0.03"]',
+        '  edge [fontname="Helvetica" fontsize=8 arrowsize=0.6 color="#6b7280" '
+        'fontcolor="#4b5563"]',
+    ]
+    return "\n".join([*head, *(extra or _body(model)), "}"]) + "\n"
+
+
+def footer_notes(stats: Mapping[str, int], max_nodes: int) -> list[str]:
+    """Plain-words footer: what the picture does not show one-to-one."""
+    notes = []
+    if stats["fold_runs"]:
+        notes.append(f"folded: {stats['fold_runs']} run(s) of repeated blocks "
+                     f"({stats['folded']} eqns hidden; orange {TIMES}N clusters show one block)")
+    if stats["elided"]:
+        notes.append(f"elided: {stats['elided']} eqns inside long elementwise chains")
+    if stats["collapsed"]:
+        notes.append(f"collapsed: {stats['collapsed']} nested jaxpr(s) past depth or budget")
+    if stats["not_drawn"]:
+        notes.append(f"not drawn: {stats['not_drawn']} eqns past max_nodes={max_nodes}")
+    if stats["ghosts"]:
+        notes.append("↪ name: a long-range use of a value drawn further up")
+    return notes
+
+
+
+def _diff_keys(model: Model, nodes: list) -> list[tuple]:
+    """What must be equal for two nodes to count as the same: kind, label, edge shapes."""
+    edge_labels: dict[str, list[str]] = {}
+    for src, dst, label, _style in model.edges:
+        edge_labels.setdefault(src, []).append("out:" + label)
+        edge_labels.setdefault(dst, []).append("in:" + label)
+    return [(n.kind, n.label, tuple(sorted(edge_labels.get(n.id, ())))) for n in nodes]
+
+
+def diff_graphs(a: JaxprGraph, b: JaxprGraph) -> JaxprGraph:
+    """Two graphs side by side; nodes (and their edges) that do not match are red.
+
+    Nodes are matched by ``(kind, label, shapes on their edges)`` in emission order (a
+    longest-common-subsequence match), so the same function traced with two static values
+    differs exactly in the static box and the literals the static became, and a new input
+    shape marks the nodes whose operands or results changed shape.
+    """
+    ma, mb = a.model, b.model
+    na, nb = ma.nodes(), mb.nodes()
+    matcher = difflib.SequenceMatcher(None, _diff_keys(ma, na), _diff_keys(mb, nb),
+                                      autojunk=False)
+    same_a: set[str] = set()
+    same_b: set[str] = set()
+    for blk in matcher.get_matching_blocks():
+        same_a.update(n.id for n in na[blk.a : blk.a + blk.size])
+        same_b.update(n.id for n in nb[blk.b : blk.b + blk.size])
+    hi_a = frozenset(n.id for n in na) - same_a
+    hi_b = frozenset(n.id for n in nb) - same_b
+    body = [*_body(ma, "a_", hi_a, f"A: {ma.title or 'first'}"),
+            *_body(mb, "b_", hi_b, f"B: {mb.title or 'second'}")]
+    n_diff = len(hi_a) + len(hi_b)
+    model = Model(Cluster("root", "root", "diff"), [], [f"{n_diff} node(s) differ (red)"],
+                  ma.rankdir, f"{ma.title} vs {mb.title}")
+    summary = f"JaxprGraph diff {ma.title!r} vs {mb.title!r}: {n_diff} node(s) differ"
+    text = "A:\n" + a.text + "\nB:\n" + b.text
+    return JaxprGraph(to_dot(model, body), summary, text, a.n_nodes + b.n_nodes,
+                      {"differing_nodes": n_diff, "a": a.info, "b": b.info}, model)

@@ -1,0 +1,153 @@
+"""The hot-path forwarder behind every tracked function.
+
+A cache hit must cost (almost) nothing beyond the jitted call, so the per-call
+work is: read the dispatch-cache size, forward the call, count it, read the size
+again. Everything expensive (signatures, miss reasons, timings) happens in
+``on_miss``, which runs only when the cache size changed.
+
+``Forwarder`` is the C type from ``jitmagic.ledger._fastcall`` when the extension is
+built (``pip install .`` / ``pip install -e .``), else ``PyForwarder``, a
+pure-Python class with the same behaviour; ``HAVE_C`` says which one you got.
+Subclass it to add attributes, but do not override ``__call__``: the C call slot
+is what makes it fast.
+
+Contract (both classes)::
+
+    Forwarder(jitted, cache_size, on_miss, on_error)
+    __call__(*args, **kwargs):
+        n = cache_size()
+        out = jitted(*args, **kwargs)
+        on an ``Exception`` exc: r = on_error(exc, args, kwargs); raise r if r is
+            not None (its __context__ becomes exc), else re-raise exc unchanged.
+            (KeyboardInterrupt, SystemExit and other BaseExceptions bypass on_error.)
+        calls += 1                      # successful calls only; exact across threads
+        if cache_size is None or cache_size() != n: on_miss(args, kwargs)
+        return out
+
+``args`` is a tuple and ``kwargs`` a (possibly empty) dict. An exception raised
+by ``cache_size`` or ``on_miss`` propagates to the caller.
+"""
+
+from __future__ import annotations
+
+import itertools
+import types
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["EXTRA_FRAMES", "HAVE_C", "Forwarder", "PyForwarder"]
+
+CacheSize = Callable[[], int]
+OnMiss = Callable[[tuple[Any, ...], dict[str, Any]], object]
+OnError = Callable[[Exception, tuple[Any, ...], dict[str, Any]], "BaseException | None"]
+
+
+def _uninitialised(*args: Any, **kwargs: Any) -> Any:
+    raise TypeError("Forwarder.__init__() was not called")
+
+
+def _no_replacement(*args: Any) -> None:
+    return None
+
+
+class PyForwarder:
+    """Pure-Python twin of the C ``Forwarder``, used when the extension is absent."""
+
+    # Class-level defaults so a subclass that skips __init__ fails like the C type.
+    _fw_jitted: Callable[..., Any] = staticmethod(_uninitialised)
+    _fw_cache_size: CacheSize | None = None
+    _fw_on_error: OnError = staticmethod(_no_replacement)
+
+    def __init__(
+        self,
+        jitted: Callable[..., Any],
+        cache_size: CacheSize | None,
+        on_miss: OnMiss,
+        on_error: OnError,
+    ) -> None:
+        for name, value in (("jitted", jitted), ("on_miss", on_miss), ("on_error", on_error)):
+            if not callable(value):
+                raise TypeError(f"Forwarder() argument {name!r} must be callable")
+        if cache_size is not None and not callable(cache_size):
+            raise TypeError("Forwarder() argument 'cache_size' must be callable or None")
+        self._fw_jitted = jitted
+        self._fw_cache_size = cache_size
+        self._fw_on_miss = on_miss
+        self._fw_on_error = on_error
+        # next() on an itertools.count is one C call, so it is atomic under the GIL;
+        # `self.n += 1` is not (threads interleave between load and store).
+        self._fw_counter = itertools.count()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        cache_size = self._fw_cache_size
+        before = cache_size() if cache_size is not None else 0
+        try:
+            out = self._fw_jitted(*args, **kwargs)
+        except Exception as exc:
+            replacement = self._fw_on_error(exc, args, kwargs)
+            if replacement is None:
+                raise
+            if not isinstance(replacement, BaseException):
+                raise TypeError(  # noqa: B904 - __context__ = exc, as in the C type
+                    "on_error must return None or an exception instance, "
+                    f"not {type(replacement).__name__}"
+                )
+            raise replacement  # noqa: B904 - __context__ = exc, as in the C type
+        next(self._fw_counter)
+        if cache_size is None or cache_size() != before:
+            self._fw_on_miss(args, kwargs)
+        return out
+
+    def __get__(self, obj: object, objtype: type | None = None) -> Any:
+        """Bind like a function (and like ``jax.jit`` objects) when stored on a class."""
+        if obj is None:
+            return self
+        return types.MethodType(self, obj)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._fw_jitted!r}, calls={self.calls}>"
+
+    @property
+    def calls(self) -> int:
+        """Number of successful calls since creation or ``reset_calls()``."""
+        # repr(count(n)) == "count(n)": the only public way to read it without advancing.
+        return int(repr(self._fw_counter)[6:-1])
+
+    def reset_calls(self) -> None:
+        """Set the call counter back to zero."""
+        self._fw_counter = itertools.count()
+
+    @property
+    def jitted(self) -> Callable[..., Any]:
+        """The wrapped callable."""
+        return self._fw_jitted
+
+    @property
+    def cache_size(self) -> CacheSize | None:
+        """Zero-argument callable returning the dispatch-cache size, or None."""
+        return self._fw_cache_size
+
+    @property
+    def on_miss(self) -> OnMiss:
+        """Called as ``on_miss(args, kwargs)`` after a call that grew the cache."""
+        return self._fw_on_miss
+
+    @property
+    def on_error(self) -> OnError:
+        """Called as ``on_error(exc, args, kwargs)``; may return an exception to raise."""
+        return self._fw_on_error
+
+
+try:
+    from jitmagic.ledger._fastcall import Forwarder as _CForwarder
+except ImportError:  # extension not built: same behaviour, slower hot path
+    _CForwarder = None
+
+HAVE_C: bool = _CForwarder is not None
+# Python frames the default Forwarder adds between the caller and on_miss/on_error
+# (the fallback's __call__): add it to warnings' stacklevel to point at the caller.
+EXTRA_FRAMES: int = 0 if HAVE_C else 1
+if TYPE_CHECKING:  # both classes share PyForwarder's interface
+    Forwarder = PyForwarder
+else:
+    Forwarder = _CForwarder if _CForwarder is not None else PyForwarder

@@ -1,0 +1,53 @@
+"""Process-wide state, attached by `%load_ext jitmagic` and detached by `%unload_ext`.
+
+What a loaded extension adds to the process, in one place, with symmetric attach/detach
+(the ipython-autotime pattern: unload removes exactly what load added):
+
+* the magics (`jitmagic.notebook.magics.JitMagics`);
+* the `jax.monitoring` listeners that time compiles (`jitmagic.ledger.events`); plain
+  Python use installs them once, lazily, when the first tracked function is built, and
+  after a detach they stay off until the next attach;
+* the `post_run_cell` hook that gives displayed dashboards their exact final numbers
+  (`jitmagic.dashboard.poller.after_cell`), and the poller thread, stopped on detach.
+
+The registry of live tracked functions (`jitmagic.ledger.registry`) is a weak set: it
+holds nothing alive and needs no detaching.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from jitmagic.dashboard import poller
+from jitmagic.ledger import events
+
+_attached: set[int] = set()  # id() of shells we attached to
+
+
+def attach(shell: Any) -> None:
+    """Register the magics, the listeners and the cell-end hook (idempotent per shell)."""
+    from jitmagic.notebook.magics import JitMagics
+
+    events.resume()
+    shell.register_magics(JitMagics(shell))
+    if id(shell) not in _attached:
+        shell.events.register("post_run_cell", poller.after_cell)
+        _attached.add(id(shell))
+
+
+def detach(shell: Any) -> None:
+    """Undo `attach`: magics, cell hook, dashboards and their thread, listeners."""
+    from jitmagic.notebook.magics import unregister
+
+    unregister(shell)
+    if id(shell) in _attached:
+        with contextlib.suppress(ValueError):
+            shell.events.unregister("post_run_cell", poller.after_cell)
+        _attached.discard(id(shell))
+    poller.shutdown()
+    events.suspend()
+
+
+def is_attached(shell: Any) -> bool:
+    return id(shell) in _attached
