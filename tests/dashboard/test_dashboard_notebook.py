@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 
 from jitmagic.dashboard.views import percent
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STATE_MIME = "application/vnd.jupyter.widget-state+json"
 
 CELLS = [

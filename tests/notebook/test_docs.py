@@ -8,7 +8,7 @@ import pytest
 
 from jitmagic.notebook.magics import JitMagics
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 @pytest.mark.parametrize("magic", ["jit", "jitcell", "jaxpr", "jitstats"])
