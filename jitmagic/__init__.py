@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from jitmagic.about import info as info
 from jitmagic.api import graph as graph
 from jitmagic.api import jit as jit
 from jitmagic.diagnose.budget import max_compiles as max_compiles
 from jitmagic.errors import RecompileLimitError as RecompileLimitError
 from jitmagic.errors import RecompileWarning as RecompileWarning
 from jitmagic.errors import TracingPrintWarning as TracingPrintWarning
-from jitmagic.about import info as info
 from jitmagic.ledger.records import CacheEntry as CacheEntry
 from jitmagic.ledger.records import Stats as Stats
 from jitmagic.ledger.registry import tracked_functions as tracked_functions

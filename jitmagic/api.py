@@ -58,7 +58,7 @@ def tracked(
     once with a readable message rather than at the first compile.
     """
     if not callable(fun):
-        raise TypeError(f"Expected a callable value, got {fun!r}")
+        raise TypeError(f"Expected a callable value, got {fun}")
     checks = MissChecks(max_compiles)
     body = None
     if autocond:

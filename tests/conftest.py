@@ -13,7 +13,6 @@ def _fresh_listeners():
     """Each test starts as a fresh process would: listeners not suspended by an earlier
     test's `%unload_ext` (the first tracked function installs them)."""
     events.reset()
-    yield
 
 
 @pytest.fixture

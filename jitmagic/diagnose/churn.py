@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from jitmagic.errors import RecompileWarning
+from jitmagic.ledger.reasons import Change
 from jitmagic.ledger.records import CacheEntry
-from jitmagic.ledger.signature import Change
 
 WINDOW = 10  # calls looked at by the churn rule (TensorFlow's retracing window)
 MAX_WARNINGS = 2  # churn warnings per function

@@ -1,4 +1,6 @@
-"""Jaxpr graphs (named `graphs` so it never shadows the function `jitmagic.graph`): ClosedJaxpr -> drawable model -> folded plan -> DOT -> picture.
+"""Jaxpr graphs: ClosedJaxpr -> drawable model -> folded plan -> DOT -> picture.
+
+Named `graphs` so that importing it never shadows the function `jitmagic.graph`.
 
 Owns: the model and jaxpr inspectors (model.py), planning big graphs (fold.py), walking a
 jaxpr into the model (walk.py), emitting DOT and diffs (dot.py), naming inputs/outputs and

@@ -1,4 +1,4 @@
-"""Small helpers of the miss path: abstract arguments for a re-lookup, persistent-cache kind."""
+"""Small helpers of the miss path: the entry's jaxpr from the trace cache, persistent-cache kind."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import jax
 
 from jitmagic.ledger.events import CompileEvents
+from jitmagic.ledger.signature import output_names
 
 
 def _abstract(tree: Any) -> Any:
@@ -28,6 +29,22 @@ def abstract_args(args: tuple, kwargs: dict, static_argnums: tuple[int, ...],
     a_args = tuple(a if i in static_argnums else _abstract(a) for i, a in enumerate(args))
     a_kwargs = {k: v if k in static_argnames else _abstract(v) for k, v in kwargs.items()}
     return a_args, a_kwargs
+
+
+def capture_jaxpr(jitted: Any, args: tuple, kwargs: dict, static_argnums: tuple[int, ...],
+                  static_argnames: tuple[str, ...],
+                  is_cell: bool) -> tuple[Any, tuple[str, ...]]:
+    """A miss's ClosedJaxpr and output names, from JAX's trace cache.
+
+    Array leaves are passed abstractly, so donated buffers are never touched. Never
+    raises: a failed capture gives (None, ()) and the entry simply has no graph.
+    """
+    try:
+        a_args, a_kwargs = abstract_args(args, kwargs, static_argnums, static_argnames)
+        traced = jitted.trace(*a_args, **a_kwargs)
+        return traced.jaxpr, tuple(output_names(traced.out_info, is_cell))
+    except Exception:
+        return None, ()
 
 
 def persistent_kind(found: CompileEvents) -> str | None:

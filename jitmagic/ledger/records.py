@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jitmagic.ledger import hooks
-from jitmagic.ledger.signature import Change, Signature
+from jitmagic.ledger.reasons import Change
+from jitmagic.ledger.signature import Signature
 
 
 @dataclass(frozen=True)

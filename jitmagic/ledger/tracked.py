@@ -25,18 +25,12 @@ from typing import Any, Protocol
 import jax
 
 from jitmagic.ledger import events, hooks, registry
-from jitmagic.ledger.capture import abstract_args, persistent_kind
+from jitmagic.ledger.capture import capture_jaxpr, persistent_kind
 from jitmagic.ledger.forward import EXTRA_FRAMES, Forwarder
 from jitmagic.ledger.jaxcompat import cache_size_probe
+from jitmagic.ledger.reasons import differences, explain_miss
 from jitmagic.ledger.records import CacheEntry, FailedCall, SourceMap, Stats
-from jitmagic.ledger.signature import (
-    build_signature,
-    differences,
-    explain_miss,
-    function_name,
-    output_names,
-    resolve_static,
-)
+from jitmagic.ledger.signature import build_signature, function_name, resolve_static
 
 DEFAULT_RETAIN = 128
 # a warning raised in _on_miss points at the user's call (the C forwarder adds no frame)
@@ -72,7 +66,7 @@ class TrackedFunction(Forwarder):
         **jit_kwargs: Any,
     ) -> None:
         if not callable(fun):
-            raise TypeError(f"Expected a callable value, got {fun!r}")
+            raise TypeError(f"Expected a callable value, got {fun}")
         if not isinstance(retain, int) or isinstance(retain, bool) or retain < 1:
             raise ValueError(f"retain must be a positive int (entries kept), got {retain!r}")
         self._local = threading.local()
@@ -175,22 +169,12 @@ class TrackedFunction(Forwarder):
             return any(not differences(e.signature, signature) for e in self._entries)
 
     def _capture_jaxpr(self, args: tuple, kwargs: dict) -> tuple[Any, tuple[str, ...]]:
-        """The entry's ClosedJaxpr and output names, from JAX's trace cache.
-
-        Array leaves are passed abstractly, so donated buffers are never touched.
-        """
-        try:
-            a_args, a_kwargs = abstract_args(
-                args, kwargs, self._static_argnums, self._static_argnames
-            )
-            traced = self._jitted.trace(*a_args, **a_kwargs)
-            jaxpr = traced.jaxpr
-            out_names = tuple(output_names(traced.out_info, self._source.is_cell))
-        except Exception:
-            jaxpr, out_names = None, ()
+        """The entry's ClosedJaxpr and output names, from JAX's trace cache (no re-trace)."""
+        found = capture_jaxpr(self._jitted, args, kwargs, self._static_argnums,
+                              self._static_argnames, self._source.is_cell)
         self._extra_traces(self._take_traces())
         events.drain(self._name)
-        return jaxpr, out_names
+        return found
 
     def _extra_traces(self, n: int) -> None:
         if n:

@@ -219,18 +219,24 @@ class CellFunction:
         args, kwargs = self.arguments(namespace)
         return self.tracked(*args, **kwargs)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        for name in self.plan.implicit_static:  # the notebook's current value, as a cell run
+    def _with_implicit(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Fill the non-array free values (static) from the notebook, as a cell run does."""
+        for name in self.plan.implicit_static:
             kwargs.setdefault(name, self._namespace[name])
-        outputs, last = self.tracked(*args, **kwargs)
+        return kwargs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        outputs, last = self.tracked(*args, **self._with_implicit(kwargs))
         return last if self.plan.has_last_expr else outputs
 
-    def graph(self, namespace: Mapping[str, Any] | None = None, *args: Any, **options: Any) -> Any:
-        """Graph of the entry a run with `namespace` uses (or of an explicit call)."""
-        if namespace is not None:
-            args, kwargs = self.arguments(namespace)
-            options.update(kwargs)
-        return self.tracked.graph(*args, **options)
+    def graph(self, *args: Any, **options: Any) -> Any:
+        """Graph of the call `self(*args, **kwargs)` (`%jaxpr step(x, n=2)`)."""
+        return self.tracked.graph(*args, **self._with_implicit(options))
+
+    def graph_of_run(self, namespace: Mapping[str, Any], **options: Any) -> Any:
+        """Graph of the entry a run of the cell with `namespace` uses (`--graph`)."""
+        args, kwargs = self.arguments(namespace)
+        return self.tracked.graph(*args, **kwargs, **options)
 
     @property
     def stats(self) -> Any:

@@ -1,6 +1,6 @@
 """IPython glue: `%jit`, `%%jitcell`, `%jaxpr`, `%jitstats`. Parsing and display only.
 
-Everything with logic lives below (`_cell`, `_tracked`, `_graphing`, `_dashboard`)
+Everything with logic lives below (`notebook.cell`, `api`, `ledger`, `graphs`, `dashboard`)
 and is tested without IPython.
 """
 
@@ -48,6 +48,21 @@ def _frontend_cell_id(shell: Any) -> str | None:
     """The notebook cell being run (JupyterLab/Notebook 7 send it), or None in a terminal."""
     header = getattr(shell, "parent_header", None) or {}
     return (header.get("metadata") or {}).get("cellId")
+
+
+def _cell_identity(shell: Any, name: str | None, outputs: tuple[str, ...]) -> str | None:
+    """Which earlier cell an edited cell replaces.
+
+    In a notebook the frontend's cell id says it. A terminal has no cells, so an edit is
+    recognised by its `--name`, or else by the names it assigns; a cell with neither is
+    never replaced (it may be a different cell).
+    """
+    cell_id = _frontend_cell_id(shell)
+    if cell_id is not None:
+        return cell_id
+    if name:
+        return f"name:{name}"
+    return f"outputs:{','.join(outputs)}" if outputs else None
 
 
 def _graph_options(args: Any) -> dict[str, Any]:
@@ -178,10 +193,10 @@ class JitMagics(Magics):
         if args.name:
             ns[args.name] = cellfn
         if not args.no_dashboard:
-            key = args.name or _frontend_cell_id(self.shell) or cellfn.plan.key
+            key = _cell_identity(self.shell, args.name, cellfn.plan.outputs) or cellfn.plan.key
             self._show_dashboard(cellfn.tracked, key=f"cell:{key}")
         if args.graph:
-            display(cellfn.graph(ns, **_graph_options(args)))
+            display(cellfn.graph_of_run(ns, **_graph_options(args)))
         return last
 
     def _run(self, cellfn: CellFunction) -> tuple[dict[str, Any], Any]:
@@ -202,7 +217,7 @@ class JitMagics(Magics):
         """
         options = f"autocond={args.autocond};max={args.max_compiles}"
         plan = plan_cell(source, self.shell.user_ns, args.static, options)
-        cell_id = _frontend_cell_id(self.shell)
+        cell_id = _cell_identity(self.shell, args.name, plan.outputs)
         if cell_id is not None:
             previous = self.cell_keys.get(cell_id)
             if previous is not None and previous != plan.key:

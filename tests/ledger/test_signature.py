@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jitmagic.ledger.reasons import explain_miss
 from jitmagic.ledger.signature import (
     build_signature,
-    explain_miss,
     output_names,
     positional_names,
     resolve_static,
