@@ -64,3 +64,33 @@ def test_terminal_edits_of_a_cell_replace_it(ip):
     assert len(jitmagic.tracked_functions()) == before + 2
     assert dash.dashboard_count() == 2
     assert float(ip.user_ns["step"](jnp.zeros(3))["z"][0]) == 2.0
+
+
+def test_unload_is_not_undone_by_a_new_tracked_function(ip):
+    from jitmagic.dashboard import poller
+    from jitmagic.ledger import events
+
+    run(ip, "import jax.numpy as jnp\nx = jnp.arange(3.0)")
+    run(ip, "%%jitcell\ny = x * 2\n")
+    assert events.is_installed()
+    assert poller.after_cell in ip.events.callbacks["post_run_cell"]
+    ip.run_line_magic("unload_ext", "jitmagic")
+    f = jitmagic.jit(lambda v: v + 1)
+    f(jnp.ones(2))
+    assert f.stats.misses == 1  # still counted exactly, from the trace shim
+    assert not events.is_installed()
+    assert poller.after_cell not in ip.events.callbacks["post_run_cell"]
+    assert dash.dashboard_count() == 0
+    ip.run_line_magic("load_ext", "jitmagic")
+    assert events.is_installed()
+    assert ip.events.callbacks["post_run_cell"].count(poller.after_cell) == 1
+
+
+def test_showing_a_dashboard_installs_no_cell_hook(ip):
+    from jitmagic.dashboard import poller
+
+    ip.run_line_magic("unload_ext", "jitmagic")
+    f = jitmagic.jit(lambda v: v + 1)
+    dash.show_dashboard(f, key="plain")
+    assert poller.after_cell not in ip.events.callbacks["post_run_cell"]
+    dash.shutdown()
