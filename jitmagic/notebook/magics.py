@@ -19,6 +19,7 @@ from jitmagic.api import tracked as make_tracked
 from jitmagic.ledger.registry import forget, tracked_functions
 from jitmagic.ledger.tracked import TrackedFunction
 from jitmagic.notebook.cell import CellError, CellFunction, plan_cell
+from jitmagic.notebook.cellid import cell_identity
 
 _AUTOCOND_HELP = ("rewrite Python if/else and loops on traced values into "
                   "lax.cond / lax.while_loop / lax.fori_loop")
@@ -42,27 +43,6 @@ def _check_static_names(name: str, fun: Any, static: list[str]) -> None:
     if unknown:
         raise UsageError(f"%jit {name}: --static {' '.join(unknown)} is not a parameter. "
                          f"Valid names: {', '.join(params) or '(none)'}")
-
-
-def _frontend_cell_id(shell: Any) -> str | None:
-    """The notebook cell being run (JupyterLab/Notebook 7 send it), or None in a terminal."""
-    header = getattr(shell, "parent_header", None) or {}
-    return (header.get("metadata") or {}).get("cellId")
-
-
-def _cell_identity(shell: Any, name: str | None, outputs: tuple[str, ...]) -> str | None:
-    """Which earlier cell an edited cell replaces.
-
-    In a notebook the frontend's cell id says it. A terminal has no cells, so an edit is
-    recognised by its `--name`, or else by the names it assigns; a cell with neither is
-    never replaced (it may be a different cell).
-    """
-    cell_id = _frontend_cell_id(shell)
-    if cell_id is not None:
-        return cell_id
-    if name:
-        return f"name:{name}"
-    return f"outputs:{','.join(outputs)}" if outputs else None
 
 
 def _graph_options(args: Any) -> dict[str, Any]:
@@ -193,7 +173,7 @@ class JitMagics(Magics):
         if args.name:
             ns[args.name] = cellfn
         if not args.no_dashboard:
-            key = _cell_identity(self.shell, args.name, cellfn.plan.outputs) or cellfn.plan.key
+            key = cell_identity(self.shell, args.name, cellfn.plan.outputs) or cellfn.plan.key
             self._show_dashboard(cellfn.tracked, key=f"cell:{key}")
         if args.graph:
             display(cellfn.graph_of_run(ns, **_graph_options(args)))
@@ -217,7 +197,7 @@ class JitMagics(Magics):
         """
         options = f"autocond={args.autocond};max={args.max_compiles}"
         plan = plan_cell(source, self.shell.user_ns, args.static, options)
-        cell_id = _cell_identity(self.shell, args.name, plan.outputs)
+        cell_id = cell_identity(self.shell, args.name, plan.outputs)
         if cell_id is not None:
             previous = self.cell_keys.get(cell_id)
             if previous is not None and previous != plan.key:
