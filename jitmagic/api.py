@@ -66,7 +66,18 @@ def tracked(
 
         body = rewrite(fun)
     return TrackedFunction(fun, body=body, retain=retain, source=source,
-                           diagnoser=diagnose_failed_call, checks=checks, **jit_kwargs)
+                           diagnoser=_diagnose, checks=checks, **jit_kwargs)
+
+
+def _autocond(fun: Callable) -> Callable:
+    from jitmagic.autocond import autocond as rewrite
+
+    return rewrite(fun)
+
+
+def _diagnose(err: BaseException, call: Any) -> BaseException | None:
+    """The diagnosis, able to check (by tracing) whether `autocond` would fix the call."""
+    return diagnose_failed_call(err, call, autocond=_autocond)
 
 
 def jit(fun: Callable = _NO_FUN, **kwargs: Any) -> Any:

@@ -12,6 +12,7 @@ __all__ = [
     "JitmagicUsageError",
     "RecompileLimitError",
     "RecompileWarning",
+    "SideEffectWarning",
     "TracingPrintWarning",
 ]
 
@@ -22,6 +23,10 @@ class RecompileWarning(UserWarning):
 
 class TracingPrintWarning(UserWarning):
     """A Python `print` in a jitted body: it ran while tracing, not on every call."""
+
+
+class SideEffectWarning(UserWarning):
+    """A jitted body stored a tracer outside itself, or changed state the trace drops."""
 
 
 class JitmagicUsageError(ValueError):

@@ -13,8 +13,13 @@ import threading
 import warnings
 from typing import Any
 
-from jitmagic.diagnose import budget, churn, hygiene
-from jitmagic.errors import RecompileLimitError, RecompileWarning, TracingPrintWarning
+from jitmagic.diagnose import budget, churn, hygiene, leaks, libraries
+from jitmagic.errors import (
+    RecompileLimitError,
+    RecompileWarning,
+    SideEffectWarning,
+    TracingPrintWarning,
+)
 from jitmagic.ledger.forward import EXTRA_FRAMES
 from jitmagic.ledger.records import CacheEntry
 
@@ -50,6 +55,8 @@ class MissChecks:
         if entry.traced and not self.print_noted:
             self.print_noted = True
             self._note_prints(fn)
+        if entry.traced:
+            self._note_side_effects(fn, entry)
         stats = fn.stats
         self.churn.on_miss(entry.call_index, churn.churn_keys(entry.changes),
                            churn.distinct_values(entries), stats.compile_seconds, fn.__name__)
@@ -62,19 +69,44 @@ class MissChecks:
             )
 
     def _note_prints(self, fn: Any) -> None:
-        """A Python print in the body ran once, while tracing: say so (once per function)."""
+        """A Python print in the body ran once, while tracing: say so (once per function).
+
+        A print of constants only (``print("compiling")``) is a trace counter on purpose:
+        the ledger already counts traces, so say where, rather than "use jax.debug.print".
+        """
         cell_source = fn.source.cell_source
         if cell_source is not None:
-            lines = hygiene.print_calls_in_source(cell_source)
+            calls = hygiene.print_calls_in_source(cell_source, kinds=True)
         else:
-            lines = hygiene.print_calls(fn.__wrapped__)
-        if lines:
-            where = ", ".join(str(n) for n in lines)
+            calls = hygiene.print_calls(fn.__wrapped__, kinds=True)
+        values = [n for n, constant in calls if not constant]
+        counters = [n for n, constant in calls if constant]
+        if values:
+            where = ", ".join(str(n) for n in values)
             warnings.warn(
                 f"jitmagic: `print` (line {where}) in {fn.__name__} runs only while JAX "
                 "traces it, not on every call; use jax.debug.print to print runtime values.",
                 TracingPrintWarning, stacklevel=_FROM_HELPER,
             )
+        elif counters:
+            where = ", ".join(str(n) for n in counters)
+            count = {"api": f"{fn.__name__}.stats.misses", "%jit": "%jitstats"}.get(
+                fn.source.dialect, "%jitstats")
+            warnings.warn(
+                f"jitmagic: `print` (line {where}) in {fn.__name__} prints once per trace, so it "
+                f"counts compiles; jitmagic counts them already: {count} (and says why each "
+                "one happened).", TracingPrintWarning, stacklevel=_FROM_HELPER,
+            )
+
+    def _note_side_effects(self, fn: Any, entry: CacheEntry) -> None:
+        """Tracers left in globals/cells/self, and flax.nnx changes lost (after a trace)."""
+        for what, line in leaks.find_leaks(fn.__wrapped__):
+            warnings.warn(leaks.leak_words(fn.__name__, what, line), SideEffectWarning,
+                          stacklevel=_FROM_HELPER)
+        nnx_args = [a.name for a in entry.signature.args if "_pytree__state" in a.treedef]
+        words = libraries.nnx_mutation_warning(fn.__wrapped__, nnx_args) if nnx_args else None
+        if words:
+            warnings.warn(words, SideEffectWarning, stacklevel=_FROM_HELPER)
 
     def static_problems(self, entries: list[CacheEntry], entry: CacheEntry) -> list[str]:
         """Statics that break the cache: bad hash/eq now, or mutated since they were keyed."""

@@ -29,6 +29,7 @@ class Cause(str, enum.Enum):
     NON_ARRAY = "non_array"
     UNHASHABLE_STATIC = "unhashable_static"
     UNKNOWN_STATIC = "unknown_static"
+    LEAK = "leak"
 
     def __str__(self) -> str:
         return self.value
@@ -51,6 +52,11 @@ class FixKind(str, enum.Enum):
     FROZEN_DATACLASS = "frozen_dataclass"
     HASHABLE = "hashable"
     ARGNAME = "argname"
+    LOGICAL = "logical"
+    PYTHON_SIZE = "python_size"
+    PURE = "pure"
+    LIBRARY = "library"
+    PYTHON_SCALAR = "python_scalar"
 
     def __str__(self) -> str:
         return self.value
@@ -65,17 +71,24 @@ class Diagnosis:
 
     Attributes:
         cause: 'bool', 'index', 'shape', 'slice', 'mask', 'size', 'concrete', 'numpy',
-            'non_array', 'unhashable_static' or 'unknown_static'.
+            'non_array', 'unhashable_static', 'unknown_static' or 'leak'.
         culprits: the arguments the offending value depends on.
         fix_kind: 'static', 'where', 'while_loop', 'fori_loop', 'size', 'debug_print',
             'astype', 'jnp', 'checkify', 'tuple', 'traced', 'frozen_dataclass', 'hashable',
-            'argname'.
+            'argname', 'logical', 'python_size', 'pure', 'library'.
         fix: the suggested change, written for the user's code.
         verified: the fix was applied and the function traced.
         static: the complete static set of a static fix (what was traced).
         lineno, line: the user's line (cell line for a cell) and its text.
         not_helpful: arguments whose being static does not help (checked by tracing).
         text: the full message shown at the start of ``str(exc)``.
+        fix_code: the code printed as the fix, only when the fixed call traced ("" if the
+            fix is a hint in words).
+        fix_lines: the file lines ``fix_code`` replaces (a rewrite), or None (a jit option).
+        alternative: a second verified fix (e.g. autocond), or "".
+        dialect: "api", "%jit" or "%%jitcell": how the fixes are written.
+        loop_fun: the body function (of a lax loop or cond) where the error was, if not
+            the jitted function itself.
     """
 
     cause: str
@@ -88,6 +101,11 @@ class Diagnosis:
     line: str | None = None
     not_helpful: tuple[str, ...] = ()
     text: str = ""
+    fix_code: str = ""
+    fix_lines: tuple[int, int] | None = None
+    alternative: str = ""
+    dialect: str = "api"
+    loop_fun: str | None = None
 
     def __str__(self) -> str:
         return self.text

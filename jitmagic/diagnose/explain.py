@@ -17,8 +17,10 @@ from typing import Any
 import jax
 
 from jitmagic.diagnose import hygiene as _hygiene
+from jitmagic.diagnose import leaks, libraries
 from jitmagic.diagnose.diagnosis import Cause, Diagnosis, FixKind, with_diagnosis
-from jitmagic.diagnose.fixes import choose_fix, names_text
+from jitmagic.diagnose.dialect import jit_text, names_text
+from jitmagic.diagnose.fixes import choose_fix, loop_of
 from jitmagic.diagnose.retrace import Call
 from jitmagic.diagnose.where import Where
 from jitmagic.ledger.records import FailedCall
@@ -39,11 +41,16 @@ def diagnose_error(
     source_file: str | None = None,
     line_offset: int = 0,
     cell_source: str | None = None,
+    dialect: str = "api",
+    rebuild: Callable[[str], Callable[..., Any]] | None = None,
+    autocond: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
 ) -> BaseException | None:
     """Return a diagnosed copy of ``err`` to raise ``from err``, or None if not ours.
 
     The copy is an instance of ``type(err)``, its ``str()`` starts with the diagnosis, and
-    it has a ``.diagnosis`` (:class:`Diagnosis`).
+    it has a ``.diagnosis`` (:class:`Diagnosis`). ``dialect`` is how fixes are written;
+    ``autocond`` (the `jitmagic.autocond.autocond` rewrite, handed in by the composition
+    root) lets the diagnosis offer autocond only when its rewrite traces.
     """
     cause = classify(err)
     if cause is None or hasattr(err, "diagnosis"):
@@ -52,18 +59,23 @@ def diagnose_error(
         call = Call(fun, args, kwargs, static_argnums, static_argnames, jit_kwargs or {})
     except TypeError:  # the arguments do not bind: not a tracing problem
         return None
-    where = Where(fun, source_file, line_offset, cell_source, err)
+    call.autocond = autocond
+    where = Where(fun, source_file, line_offset, cell_source, err, dialect, rebuild)
     diagnosis = _explain(cause, err, call, where)
     return with_diagnosis(err, diagnosis.text, diagnosis)
 
 
-def diagnose_failed_call(err: BaseException, call: FailedCall) -> BaseException | None:
+def diagnose_failed_call(
+    err: BaseException, call: FailedCall,
+    autocond: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+) -> BaseException | None:
     """`diagnose_error` for a tracked function's failed call (the ledger's `Diagnoser`)."""
     return diagnose_error(
         err, fun=call.fun, args=call.args, kwargs=call.kwargs,
         static_argnums=call.static_argnums, static_argnames=call.static_argnames,
         jit_kwargs=call.jit_kwargs, source_file=call.source.source_file,
         line_offset=call.source.line_offset, cell_source=call.source.cell_source,
+        dialect=call.source.dialect, rebuild=call.source.rebuild, autocond=autocond,
     )
 
 
@@ -93,6 +105,8 @@ def classify(err: BaseException) -> str | None:
         return "unhashable_static"
     if isinstance(err, ValueError) and "has invalid argnames" in msg:
         return "unknown_static"
+    if isinstance(err, errors.UnexpectedTracerError) and "value leaked was" in msg:
+        return "leak"
     return None
 
 
@@ -117,12 +131,25 @@ def _explain(cause: str, err: BaseException, call: Call, where: Where) -> Diagno
             return True
         return where.key(attempt)[1] != original[1]  # type: ignore[index]
 
+    if cause == "leak":
+        return leaks.explain_leak(err, call, where)
     if cause == "non_array":
-        match = re.search(r" at path (\w+)", str(err))
-        culprits: tuple[str, ...] = (match.group(1),) if match else ()
-    else:
-        culprits = tuple(n for n in named_arguments(err) if n in call.arguments)
-        culprits = culprits or call.search_culprits(resolves)
+        match = re.search(r" at path (\S+?)\.?(?:\n|$)", str(err))
+        path = match.group(1) if match else ""
+        culprits: tuple[str, ...] = (re.split(r"[.\[]", path)[0],) if path else ()
+        library = libraries.explain_library_leaf(path, culprits, call, where)
+        if library is not None:
+            return library
+        return choose_fix(cause, culprits, call, where, resolves)
+    named = named_arguments(err)
+    loop = loop_of(err, where)
+    if loop is not None and named and set(named) <= set(where.inner_params):
+        return choose_fix(cause, named, call, where, resolves, loop)  # a loop variable
+    culprits = tuple(n for n in named if n in call.arguments)
+    if cause == "numpy" or not culprits:  # JAX names the first converted value only
+        culprits = call.search_culprits(resolves) or culprits
+    if not culprits and loop is not None:
+        return choose_fix(cause, named, call, where, resolves, loop)
     return choose_fix(cause, culprits, call, where, resolves)
 
 
@@ -141,14 +168,18 @@ def _explain_unhashable(call: Call, where: Where) -> Diagnosis:
     kind = kinds.pop() if len(kinds) == 1 else "hashable"
     fix = "; ".join(t for _, t, _ in fixes.values())
     types = ", ".join(f"{n} is a {_hygiene.type_name(values[n])}" for n in bad)
-    note = "verified: traces with that change" if verified else "(not verified automatically)"
+    kept = tuple(n for n in call.names if n in call.static - drop)
+    fix = f"{fix}, with {jit_text(where.dialect, call.fun, kept)}"
+    shown = (f"Fix: {fix}\n  verified: traces with that change" if verified
+             else f"Hint (not verified, so not as code): {fix}")
     text = (
         f"jitmagic: static argument{'s' if len(bad) > 1 else ''} {names_text(bad)} cannot be "
-        f"hashed ({types}); JAX keys its cache on static values.\n  Fix: {fix}\n  {note}"
+        f"hashed ({types}); JAX keys its cache on static values.\n  {shown}"
     )
     return Diagnosis(
         cause=Cause.UNHASHABLE_STATIC, culprits=bad, fix_kind=FixKind(kind), fix=fix,
-        verified=verified, lineno=where.lineno, line=where.text, text=text,
+        verified=verified, static=kept, lineno=where.lineno, line=where.text, text=text,
+        fix_code=fix if verified else "", dialect=where.dialect,
     )
 
 
@@ -160,20 +191,18 @@ def _explain_argname(err: BaseException, call: Call, where: Where) -> Diagnosis:
     fixed = (call.static - set(unknown)) | {m[0] for m in close.values() if m}
     verified = all(close.values()) and call.trace(fixed) is None
     guesses = tuple(m[0] for m in close.values() if m)
-    quoted = ", ".join(f'"{n}"' for n in guesses) + ("," if len(guesses) == 1 else "")
-    fix = (
-        f"did you mean {names_text(guesses)}? --static {' '.join(guesses)}  "
-        f"(static_argnames=({quoted}))"
-        if guesses
-        else f"name one of: {', '.join(valid)}"
-    )
-    note = f"verified: traces with {', '.join(sorted(fixed))} static" if verified else ""
+    ordered = tuple(n for n in call.names if n in fixed)
+    code = jit_text(where.dialect, call.fun, ordered)
+    fix = (f"did you mean {names_text(guesses)}? {code}" if guesses
+           else f"name one of: {', '.join(valid)}")
+    shown = (f"Fix: {fix}\n  verified: traces with {', '.join(ordered)} static" if verified
+             else f"Hint (not verified, so not as code): {fix}")
     text = (
         f"jitmagic: `{fun_name(call.fun)}` has no argument {names_text(unknown)} to make static; "
-        f"its arguments are {', '.join(call.names)}.\n  Fix: {fix}\n  {note}"
-    ).rstrip()
-    ordered = tuple(n for n in call.names if n in fixed)
+        f"its arguments are {', '.join(call.names)}.\n  {shown}"
+    )
     return Diagnosis(
         cause=Cause.UNKNOWN_STATIC, culprits=unknown, fix_kind=FixKind.ARGNAME, fix=fix,
-        verified=verified, static=ordered, text=text,
+        verified=verified, static=ordered, text=text, fix_code=code if verified else "",
+        dialect=where.dialect,
     )

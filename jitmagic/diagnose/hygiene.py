@@ -51,6 +51,10 @@ def hashable_fix(name: str, value: Any) -> tuple[str, str, Any]:
         return "tuple", f"pass `{name}` as a tuple: tuple({name})", tuple(value)
     if isinstance(value, set):
         return "tuple", f"pass `{name}` as a frozenset: frozenset({name})", frozenset(value)
+    if tname in ("jax.Array", "numpy.ndarray") and np.ndim(value) == 0:
+        scalar = np.asarray(value).item()
+        kind = type(scalar).__name__
+        return "python_scalar", f"pass `{name}` as a Python {kind}: {kind}({name})", scalar
     if tname in ("jax.Array", "numpy.ndarray"):
         return "traced", f"`{name}` is an array: make it traced (not static)", TRACED
     if isinstance(value, dict):
@@ -122,25 +126,37 @@ def check_mutated_after_call(
 # -- print in a jitted body --------------------------------------------------------------
 
 
-def print_calls(fun: Callable[..., Any]) -> list[int]:
-    """File line numbers of ``print(...)`` calls in ``fun``'s source ([] if unavailable)."""
+def print_calls(fun: Callable[..., Any], kinds: bool = False) -> list[Any]:
+    """File line numbers of ``print(...)`` calls in ``fun``'s source ([] if unavailable).
+
+    With ``kinds``, (line, prints-constants-only) pairs instead.
+    """
     try:
         lines, first = inspect.getsourcelines(inspect.unwrap(fun))
     except (OSError, TypeError):
         return []
-    return print_calls_in_source("".join(lines), first_line=max(first, 1))
+    return print_calls_in_source("".join(lines), first_line=max(first, 1), kinds=kinds)
 
 
-def print_calls_in_source(source: str, first_line: int = 1) -> list[int]:
+def print_calls_in_source(source: str, first_line: int = 1, kinds: bool = False) -> list[Any]:
     """Line numbers of ``print(...)`` calls in ``source`` (whose first line is ``first_line``)."""
     try:
         tree = ast.parse(textwrap.dedent(source))
     except SyntaxError:
         return []
-    return sorted(
-        node.lineno + first_line - 1
+    found = sorted(
+        (node.lineno + first_line - 1, _constant_print(node))
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
         and node.func.id == "print"
     )
+    return found if kinds else [line for line, _ in found]
+
+
+def _constant_print(call: ast.Call) -> bool:
+    """``print("compiling")``: only literal text, no value (a deliberate trace counter)."""
+    return bool(call.args) and all(
+        isinstance(a, ast.Constant) or (isinstance(a, ast.JoinedStr) and all(
+            isinstance(v, ast.Constant) for v in a.values))
+        for a in call.args)

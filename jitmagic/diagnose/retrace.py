@@ -65,6 +65,7 @@ class Call:
         self.static = frozenset(names) | {
             self.positional[i] for i in nums if i < len(self.positional)
         }
+        self.autocond: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None
         self.kw = {
             k: v for k, v in jit_kwargs.items() if k not in ("static_argnums", "static_argnames")
         }
@@ -74,9 +75,10 @@ class Call:
         return list(self.sig.parameters)
 
     def trace(
-        self, static: frozenset[str] | set[str], replace: dict[str, Any] | None = None
+        self, static: frozenset[str] | set[str], replace: dict[str, Any] | None = None,
+        fun: Callable[..., Any] | None = None,
     ) -> BaseException | None:
-        """Trace with ``static`` as the static set (and some values replaced); the error."""
+        """Trace ``fun`` (default: the failed function) with ``static`` static; the error."""
         arguments = {**self.arguments, **(replace or {})}
         bound = inspect.BoundArguments(self.sig, arguments)  # type: ignore[arg-type]
         params = self.sig.parameters
@@ -85,8 +87,9 @@ class Call:
         )
         nums = tuple(i for i, n in enumerate(self.positional) if n in static)
         try:
-            jitted = jax.jit(self.fun, static_argnums=nums, static_argnames=names, **self.kw)
-            with _quiet():
+            jitted = jax.jit(fun or self.fun, static_argnums=nums, static_argnames=names,
+                             **self.kw)
+            with quiet():
                 jitted.trace(*bound.args, **bound.kwargs)
         except Exception as exc:
             return exc
@@ -114,7 +117,7 @@ class Call:
             return self.fun(*bound.args, **bound.kwargs)
 
         try:
-            with _quiet():
+            with quiet():
                 jax.jit(probe).trace(*(self.arguments[n] for n in dynamic))
         except Exception as exc:
             return exc
@@ -137,7 +140,7 @@ class Call:
         return tuple(n for n in candidates if n in chosen)
 
 
-def _quiet() -> contextlib.AbstractContextManager[Any]:
+def quiet() -> contextlib.AbstractContextManager[Any]:
     """Re-traces run the user's body again; its ``print`` output was already shown once."""
     return contextlib.redirect_stdout(io.StringIO())
 

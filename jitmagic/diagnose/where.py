@@ -22,14 +22,31 @@ class Where:
         line_offset: int,
         cell_source: str | None,
         err: BaseException,
+        dialect: str = "api",
+        rebuild: Callable[[str], Callable[..., Any]] | None = None,
     ) -> None:
         code = getattr(inspect.unwrap(fun), "__code__", None)
         self.fun = fun
         self.filename = source_file or (code.co_filename if code else None)
         self.cell = cell_source
+        self.line_offset = line_offset
+        self.dialect = "%%jitcell" if cell_source is not None else dialect
+        self.rebuild = rebuild
+        self.error_text = str(err)
         self.file_line = user_line(err, fun, self.filename)
         self.lineno = None if self.file_line is None else self.file_line - line_offset
         self.text = self._text()
+        self.inner, self.inner_params = _inner_function(err, code, self.filename)
+
+    def line_text(self, file_line: int) -> str:
+        """The text of another line of the user's file (comment stripped)."""
+        if self.cell is not None:
+            lines = self.cell.splitlines()
+            n = file_line - self.line_offset
+            text = lines[n - 1] if 0 < n <= len(lines) else ""
+        else:
+            text = linecache.getline(self.filename or "", file_line)
+        return re.sub(r"\s*#[^'\"]*$", "", text).strip()
 
     def _text(self) -> str | None:
         if self.lineno is None:
@@ -40,6 +57,33 @@ class Where:
         else:
             text = linecache.getline(self.filename or "", self.file_line or 0)
         return re.sub(r"\s*#[^'\"]*$", "", text).strip() or None
+
+    def assignment_of_names_on(self, line: int) -> tuple[int, str] | None:
+        """The earlier ``name = jnp...`` line that made a name used on ``line`` (the origin)."""
+        source = self.cell if self.cell is not None else "".join(
+            linecache.getlines(self.filename or ""))
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            return None
+        local = line - self.line_offset if self.cell is not None else line
+        for node in ast.walk(tree):  # look inside the function that holds the line
+            if isinstance(node, ast.FunctionDef) and node.lineno <= local <= (
+                    node.end_lineno or 0):
+                tree = node  # type: ignore[assignment]
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and
+                getattr(n, "lineno", 0) == local and isinstance(n.ctx, ast.Load)}
+        best = None
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and node.lineno < local and any(
+                    isinstance(t, ast.Name) and t.id in used for t in node.targets) and \
+                    "jnp." in (ast.get_source_segment(source, node.value) or "") and (
+                    best is None or node.lineno > best.lineno):
+                best = node
+        if best is None or best.lineno != best.end_lineno:
+            return None
+        file_line = best.lineno + (self.line_offset if self.cell is not None else 0)
+        return file_line, self.line_text(file_line)
 
     def key(self, err: BaseException | None) -> tuple[Any, ...] | None:
         """What identifies "the same error" when re-tracing: its class and user line."""
@@ -54,6 +98,22 @@ class Where:
             return None
         found = _innermost(tree.body, self.file_line or 0)
         return None if found is None else (*found, source)
+
+
+def _inner_function(err: BaseException, code: Any,
+                    filename: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """The user function (not ``fun``) that was running, and its parameters: a loop body."""
+    tb, inside, found = err.__traceback__, False, None
+    while tb is not None:
+        frame_code = tb.tb_frame.f_code
+        inside = inside or frame_code is code
+        if inside and frame_code.co_filename == filename:
+            found = None if frame_code is code else frame_code
+        tb = tb.tb_next
+    if found is None:
+        return None, ()
+    count = found.co_argcount + found.co_kwonlyargcount
+    return found.co_name, tuple(found.co_varnames[:count])
 
 
 def _innermost(body: list[ast.stmt], line: int) -> tuple[ast.stmt, list[ast.stmt], int] | None:

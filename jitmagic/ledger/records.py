@@ -26,6 +26,10 @@ class SourceMap:
     line_offset: int = 0
     cell_source: str | None = None
     is_cell: bool = False
+    dialect: str = "api"  # how the user built it: "api", "%jit" or "%%jitcell" (fixes say so)
+    # a cell's function rebuilt from edited cell source (to trace a suggested rewrite)
+    rebuild: Callable[[str], Callable[..., Any]] | None = field(
+        default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

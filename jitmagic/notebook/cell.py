@@ -17,7 +17,7 @@ import hashlib
 import linecache
 import types
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jax
@@ -204,7 +204,10 @@ class CellFunction:
                 plan.source, filename=plan.filename, known=set(plan.traced) | set(plan.static)
             )
         fun = compile_cell(plan, namespace, autocond=autocond, name=name)
-        source = SourceMap(plan.filename, 0, plan.source, is_cell=True)
+        source = SourceMap(plan.filename, 0, plan.source, is_cell=True, dialect="%%jitcell",
+                           rebuild=lambda text: compile_cell(  # a fix, traced by diagnosis
+                               replace(plan, source=text, key="fix" + plan.key), namespace,
+                               name=name))
         self.tracked = tracked(
             fun, static_argnames=plan.static, max_compiles=max_compiles, source=source
         )

@@ -16,6 +16,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from jitmagic.api import tracked as make_tracked
+from jitmagic.ledger.records import SourceMap
 from jitmagic.ledger.registry import forget, tracked_functions
 from jitmagic.ledger.tracked import TrackedFunction
 from jitmagic.notebook.cell import CellError, CellFunction, plan_cell
@@ -113,8 +114,8 @@ class JitMagics(Magics):
         kwargs = self._jit_kwargs(args)
         _check_static_names(args.name, fun, args.static)
         try:
-            tracked = make_tracked(fun, autocond=args.autocond,
-                                   max_compiles=args.max_compiles, **kwargs)
+            tracked = make_tracked(fun, autocond=args.autocond, max_compiles=args.max_compiles,
+                                   source=SourceMap(dialect="%jit"), **kwargs)
         except (ValueError, TypeError) as err:
             raise UsageError(f"%jit {args.name}: {err}") from None
         if previous is not None:

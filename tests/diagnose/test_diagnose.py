@@ -13,8 +13,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from corpus_faulty import CASES, LEGAL, Case, conditional_double
+from fixrun import run_printed_fix
 from IPython.testing import globalipapp
 
+from jitmagic.autocond import autocond
 from jitmagic.diagnose.explain import Diagnosis, diagnose_error
 
 
@@ -76,10 +78,18 @@ def test_static_fix_is_verified_and_traces(case: Case) -> None:
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.fixed is not None], ids=lambda c: c.id)
 def test_rewrite_fix_runs_and_matches_eager(case: Case) -> None:
+    """A rewrite printed as code was traced; executed here, it gives the eager result."""
     _, exc = diagnosed(case.fun, case.args, case.kwargs, case.static)
-    assert not exc.diagnosis.verified  # nothing was applied, so nothing is claimed
+    d = exc.diagnosis
     expected = case.fun(*case.args, **case.kwargs)  # eager Python: the intended meaning
-    got = jax.jit(case.fixed, static_argnames=case.static)(*case.args, **case.kwargs)
+    if d.fix_code:
+        assert d.verified
+        assert d.fix_code in d.text
+        got = run_printed_fix(case.fun, d, case.args, case.kwargs, case.static)
+    else:  # a hint in words: nothing printed as code, nothing claimed
+        assert not d.verified
+        assert "Hint (not verified" in d.text
+        got = jax.jit(case.fixed, static_argnames=case.static)(*case.args, **case.kwargs)
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
@@ -96,7 +106,8 @@ def test_tutorial_threshold_static_still_fails_and_names_x() -> None:
     jitted = jax.jit(conditional_double, static_argnames="threshold")
     with pytest.raises(jax.errors.TracerBoolConversionError):
         jitted(jnp.array(5.0), threshold=0.0)
-    _, exc = diagnosed(conditional_double, (jnp.array(5.0),), {"threshold": 0.0}, ("threshold",))
+    _, exc = diagnosed(conditional_double, (jnp.array(5.0),), {"threshold": 0.0}, ("threshold",),
+                       dialect="%jit", autocond=autocond)
     d = exc.diagnosis
     assert isinstance(exc, jax.errors.TracerBoolConversionError)
     assert d.culprits == ("x",)
@@ -104,7 +115,9 @@ def test_tutorial_threshold_static_still_fails_and_names_x() -> None:
     assert "x is data" in d.text
     assert "threshold static alone does NOT help" in d.text
     assert "jnp.where(x > threshold, x * 2, x)" in d.fix
-    assert "--autocond" in d.text
+    assert d.verified
+    assert "%jit conditional_double --static threshold --autocond" in d.text
+    assert d.alternative == "%jit conditional_double --static threshold --autocond"
 
 
 def test_tutorial_both_traced_says_static_threshold_does_not_help() -> None:
@@ -214,7 +227,7 @@ def test_cell_line_number_and_flag_syntax() -> None:
     assert d.culprits == ("n",)
     assert d.lineno == 2
     assert d.line == "z = jnp.zeros(n)"
-    assert d.fix.startswith("--static n")
+    assert d.fix == "%%jitcell --static n"
     assert d.verified
 
 
@@ -281,7 +294,7 @@ def test_faulty_cell_is_diagnosed_and_namespace_untouched(
     assert ip.user_ns["x"] is before["x"]
     if kind == "static":
         assert d.verified
-        assert d.fix.startswith(f"--static {' '.join(culprits)}")
+        assert d.fix == f"%%jitcell --static {' '.join(culprits)}"
         fixed = ip.run_cell(f"%%jitcell --static {' '.join(culprits)}\n" + cell)
         assert fixed.error_in_exec is None
 
