@@ -16,9 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 from jax import lax
 
 
@@ -300,7 +302,25 @@ def sample_tokens(logits, temperature):
     return lax.while_loop(lambda c: c[0] < 3, step, (0, logits))[1]
 
 
+# https://github.com/patrick-kidger/equinox/issues/1127 -- an eqx MLP passed to jax.jit
+def f_mlp(model, x):
+    return model(x)
+
+
+# https://github.com/patrick-kidger/equinox/pull/239 -- eqx.nn.Lambda in a loss
+def loss_fn(model, x, y):
+    return (model(x) - y) ** 2
+
+
+MLP = eqx.nn.MLP(4, 4, 8, 2, jax.nn.gelu, key=jax.random.key(0))
+LAMBDA = eqx.nn.Lambda(jax.nn.relu)
+
+
 REPORTS: list[Report] = [
+    Report("https://github.com/patrick-kidger/equinox/issues/1127", f_mlp, (MLP, X[:4]),
+           ("model.activation",), ("eqx.filter_jit(f_mlp)",)),
+    Report("https://github.com/patrick-kidger/equinox/pull/239", loss_fn, (LAMBDA, 1.0, 0.0),
+           ("model.fn",), ("eqx.filter_jit(loss_fn)",)),
     Report("https://github.com/jax-ml/jax/issues/2708", count_to_ten, (0.0,), ("x",),
            ("jnp.logical_not(jnp.allclose(x, 10.0))",), loop_fun="cf_ac"),
     Report("https://github.com/jax-ml/jax/issues/23637", scan_bool, (3.0,), ("c",),
@@ -409,6 +429,12 @@ def traced_counter(x):
     return x * 2
 
 
+# https://github.com/google/flax/pull/5293 (review: jax.jit drops in-place nnx updates)
+def train_step(model, x):
+    model.kernel[...] = model.kernel[...] + 1.0
+    return (model(x) ** 2).sum()
+
+
 @dataclass(frozen=True)
 class Warned:
     """Calling ``jitmagic.jit(fun)(*args)`` warns ``category`` with all of ``words``."""
@@ -425,6 +451,9 @@ class Warned:
 
 
 WARNED: list[Warned] = [
+    Warned("https://github.com/google/flax/pull/5293", train_step,
+           (nnx.Linear(2, 2, rngs=nnx.Rngs(0)), jnp.ones((1, 2))), "SideEffectWarning",
+           ("train_step", "`model`", "nnx.jit", "nnx.split")),
     Warned("https://github.com/jax-ml/jax/issues/3086", leak_global, (7,), "SideEffectWarning",
            ("leak_global", "global `counter`", "runs once", "jax.debug.callback")),
     Warned("https://github.com/jax-ml/jax/pull/5492", leak_append, (3.0,), "SideEffectWarning",
