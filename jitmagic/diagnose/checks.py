@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+import weakref
 from typing import Any
 
 from jitmagic.diagnose import budget, churn, hygiene, leaks, libraries
@@ -37,6 +38,27 @@ def validate_max_compiles(value: Any) -> int | None:
     return value
 
 
+_BUILDS: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+REBUILDS = 3  # tracked functions of one Python function that each compiled: say so
+
+
+def _note_rebuilds(fn: Any) -> None:
+    """`jitmagic.jit(f)` built anew per call: each one compiles, none reuses a cache."""
+    fun = getattr(fn, "__wrapped__", None)
+    if fun is None or fn.source.dialect != "api":
+        return
+    try:
+        count = _BUILDS[fun] = _BUILDS.get(fun, 0) + 1
+    except TypeError:  # not weak-referenceable
+        return
+    if count == REBUILDS:
+        warnings.warn(
+            f"jitmagic: `{fn.__name__}` was given to jitmagic.jit {count} times, and each new "
+            "tracked function compiled again (a fresh jit has an empty cache).\n  Fix: build it "
+            f"once (`{fn.__name__}_jit = jitmagic.jit({fn.__name__})` outside the loop) and "
+            "reuse it.", RecompileWarning, stacklevel=_FROM_HELPER)
+
+
 class MissChecks:
     """Per-function state of the post-miss checks."""
 
@@ -57,16 +79,18 @@ class MissChecks:
             self._note_prints(fn)
         if entry.traced:
             self._note_side_effects(fn, entry)
+        if entry.traced and fn.stats.misses == 1:
+            _note_rebuilds(fn)
         stats = fn.stats
-        self.churn.on_miss(entry.call_index, churn.churn_keys(entry.changes),
-                           churn.distinct_values(entries), stats.compile_seconds, fn.__name__)
-        budget.note_compile(fn)
+        budget.note_compile(fn)  # a budget overrun is raised before any churn warning
         if self.max_compiles is not None and stats.misses > self.max_compiles:
             raise RecompileLimitError(
                 f"{fn.__name__} compiled {stats.misses} times, more than "
                 f"--max-compiles {self.max_compiles}.\n{fn.ledger_text()}",
                 ledger=fn,
             )
+        self.churn.on_miss(entry.call_index, churn.churn_keys(entry.changes),
+                           churn.distinct_values(entries), stats.compile_seconds, fn.__name__)
 
     def _note_prints(self, fn: Any) -> None:
         """A Python print in the body ran once, while tracing: say so (once per function).

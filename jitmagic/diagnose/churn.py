@@ -22,6 +22,7 @@ from jitmagic.ledger.records import CacheEntry
 
 WINDOW = 10  # calls looked at by the churn rule (TensorFlow's retracing window)
 MAX_WARNINGS = 2  # churn warnings per function
+EARLY_SPAN = 3 * WINDOW  # a static changing twice this close is said at once
 
 
 @dataclass(frozen=True)
@@ -145,23 +146,52 @@ class ChurnMonitor:
 
     def on_miss(self, call_index: int, changed: Sequence[tuple[str, str]],
                 distinct: dict[str, int], compile_seconds: float, fun: str) -> None:
-        """Record the (argument, churn kind) pairs changed at `call_index`; warn on churn."""
-        due = []
+        """Record the (argument, churn kind) pairs changed at `call_index`; warn on churn.
+
+        Arguments that change together are one warning. A static argument that changes a
+        second time within `EARLY_SPAN` calls is said at once (3 compiles in 30 calls never
+        reach the 5-of-10 rule), once.
+        """
+        due: dict[tuple[str, bool], list[ChurnFinding]] = {}
         with self._lock:
             for name, kind in changed:
                 calls = self._calls.setdefault((name, kind), collections.deque(maxlen=WINDOW))
                 calls.append(call_index)
                 recent = recent_count(calls, kind)
-                if recent is not None and self._may_warn(name):
-                    due.append(ChurnFinding(fun, name, kind, recent,
-                                            calls[-1] - calls[-recent] + 1,
-                                            distinct.get(name), compile_seconds))
-        for finding in due:
-            warnings.warn(finding.warning(), RecompileWarning, stacklevel=self._stacklevel)
+                early = recent is None and kind == "static" and len(calls) == 2 and (
+                    calls[-1] - calls[-2] <= EARLY_SPAN)
+                if recent is not None or early:
+                    count = recent or len(calls)
+                    due.setdefault((kind, early), []).append(ChurnFinding(
+                        fun, name, kind, count, calls[-1] - calls[-count] + 1,
+                        distinct.get(name), compile_seconds))
+            due = {key: found for key, found in due.items()
+                   if self._may_warn([f.name for f in found])}
+        for (_, early), found in due.items():
+            warnings.warn(group_warning(found, early), RecompileWarning,
+                          stacklevel=self._stacklevel)
 
-    def _may_warn(self, name: str) -> bool:
-        if name in self._warned or self.warnings_issued >= MAX_WARNINGS:
+    def _may_warn(self, names: list[str]) -> bool:
+        if set(names) & self._warned or self.warnings_issued >= MAX_WARNINGS:
             return False
-        self._warned.add(name)
+        self._warned.update(names)
         self.warnings_issued += 1
         return True
+
+
+def group_warning(found: list[ChurnFinding], early: bool) -> str:
+    """One `RecompileWarning` for arguments of one kind that changed on the same misses."""
+    if len(found) == 1 and not early:
+        return found[0].warning()
+    first = found[0]
+    names = "` and `".join(f.name for f in found)
+    rule = CHURN_RULES[first.kind]
+    what = rule.warning_words(names) if len(found) == 1 else (
+        f"{rule.what.format(name=names)} together")
+    if early:
+        what = f"{what} again ({first.recent} new values within {first.span} calls)"
+    else:
+        what = f"{what} on {first.recent} of the last {WINDOW} calls"
+    return (f"jitmagic: `{first.fun}` keeps recompiling: {what}, each one a compile "
+            f"({first.compile_seconds:.2f} s compiling so far).\n  Fix: "
+            f"{rule.fix.format(name=names)}.")

@@ -34,25 +34,30 @@ def _feed(monitor: ChurnMonitor, calls: range, changed: Any) -> list[warnings.Wa
     return [w for w in caught if issubclass(w.category, RecompileWarning)]
 
 
-def test_static_churn_warns_once_at_the_fifth_new_value_in_ten_calls() -> None:
+def test_static_churn_is_said_early_at_the_second_change_and_once() -> None:
     monitor = ChurnMonitor()
-    first = _feed(monitor, range(1, 5), lambda i: [("n", "static")])
-    assert first == []  # 4 new values: below the threshold
-    caught = _feed(monitor, range(5, 40), lambda i: [("n", "static")])
-    assert len(caught) == 1
+    assert _feed(monitor, range(1, 2), lambda i: [("n", "static")]) == []  # one change
+    caught = _feed(monitor, range(2, 40), lambda i: [("n", "static")])
+    assert len(caught) == 1  # said at the second change, never again for `n`
     text = str(caught[0].message)
-    assert "static argument `n`" in text
-    assert "5 of the last 10 calls" in text
-    assert "6 distinct values" in text  # what the caller reported at call 5
-    assert "1.25 s compiling so far" in text
+    assert "static argument `n` took a new value again (2 new values within 2 calls)" in text
+    assert "0.50 s compiling so far" in text
     assert "Fix:" in text
     assert "`step`" in text
 
 
-def test_infrequent_static_changes_do_not_warn() -> None:
+def test_three_compiles_in_thirty_calls_are_said_once() -> None:
     monitor = ChurnMonitor()
-    changed = lambda i: [("n", "static")] if i % 3 == 0 else []  # noqa: E731
-    assert _feed(monitor, range(1, 100), changed) == []
+    changed = lambda i: [("n", "static")] if i % 15 == 0 else []  # noqa: E731
+    caught = _feed(monitor, range(1, 100), changed)
+    assert len(caught) == 1  # at call 30, the second change
+    assert "again" in str(caught[0].message)
+
+
+def test_rare_static_changes_do_not_warn() -> None:
+    monitor = ChurnMonitor()
+    changed = lambda i: [("n", "static")] if i % 40 == 0 else []  # noqa: E731
+    assert _feed(monitor, range(1, 200), changed) == []
 
 
 def test_shape_churn_needs_most_calls() -> None:
@@ -65,13 +70,15 @@ def test_shape_churn_needs_most_calls() -> None:
     assert "bucketing" in str(caught[0].message)
 
 
-def test_at_most_two_churn_warnings_per_function() -> None:
+def test_arguments_changing_together_are_one_warning() -> None:
     monitor = ChurnMonitor()
     churn = lambda i: [("a", "static"), ("b", "static"), ("c", "shape")]  # noqa: E731
     caught = _feed(monitor, range(1, 50), churn)
     assert len(caught) == 2
     assert monitor.warnings_issued == 2
-    assert {str(w.message).split("`")[3] for w in caught} == {"a", "b"}
+    together = str(caught[0].message)
+    assert "static `a` and `b` changed together again" in together
+    assert "shape of `c`" in str(caught[1].message)
 
 
 # -- unhashable statics (through the real JAX error) -------------------------------------
@@ -304,3 +311,20 @@ def test_max_compiles_decorator_is_reentrant_and_per_call():
     with pytest.raises(jitmagic.RecompileLimitError):
         outer(1)  # two compiles under the outer budget of 1
     assert budget.budget is None  # every block was closed, innermost first
+
+
+def rebuilt_step(x):
+    return x * 3
+
+
+def test_a_new_jit_per_call_is_said_once() -> None:
+    import jitmagic
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(5):
+            jitmagic.jit(rebuilt_step)(jnp.ones(2))  # the mistake: a new jit every time
+    said = [str(w.message) for w in caught if issubclass(w.category, RecompileWarning)]
+    assert len(said) == 1
+    assert "`rebuilt_step` was given to jitmagic.jit 3 times" in said[0]
+    assert "build it once" in said[0]
