@@ -41,9 +41,13 @@ def _check(r: Report, d: Any, dialect: str) -> None:
         assert _in_dialect(words, dialect) in f"{d.fix} {d.alternative}"
     lines = d.text.splitlines()
     assert len(lines) <= 6
-    assert r.id in d.text or (d.loop_fun or "") in d.text or d.lineno is not None
+    for culprit in r.culprits:  # the headline names the culprit ...
+        assert culprit in lines[0]
+    if d.lineno is not None:  # ... and the user's line
+        assert f"line {d.lineno}: `{d.line}`" in lines[0]
     if r.code:
-        assert d.verified and d.fix_code
+        assert d.verified
+        assert d.fix_code
         assert f"Fix: {d.fix_code.splitlines()[0]}" in d.text
     elif not d.fix_code:
         assert "Hint (not verified, so not as code)" in d.text
@@ -104,8 +108,9 @@ CELLS = [
 
 
 def _namespace() -> dict[str, Any]:
-    return {"jnp": jnp, "np": np, "x": jnp.array(1.0), "n": 4, "ix": jnp.array([0, 1]), "v": jnp.ones(3),
-            "r_s": jnp.array(1.0), "m": jnp.array(2.0), "z": jnp.ones(6), "y": 0.5,
+    return {"jnp": jnp, "np": np, "x": jnp.array(1.0), "n": 4, "ix": jnp.array([0, 1]),
+            "v": jnp.ones(3), "r_s": jnp.array(1.0), "m": jnp.array(2.0), "z": jnp.ones(6),
+            "y": 0.5,
             "age_idx": jnp.array([3, 1, 3])}
 
 
