@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import warnings
-import weakref
 from typing import Any
 
 from jitmagic.diagnose import budget, churn, hygiene, leaks, libraries
@@ -38,27 +37,6 @@ def validate_max_compiles(value: Any) -> int | None:
     return value
 
 
-_BUILDS: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
-REBUILDS = 3  # tracked functions of one Python function that each compiled: say so
-
-
-def _note_rebuilds(fn: Any) -> None:
-    """`jitmagic.jit(f)` built anew per call: each one compiles, none reuses a cache."""
-    fun = getattr(fn, "__wrapped__", None)
-    if fun is None or fn.source.dialect != "api":
-        return
-    try:
-        count = _BUILDS[fun] = _BUILDS.get(fun, 0) + 1
-    except TypeError:  # not weak-referenceable
-        return
-    if count == REBUILDS:
-        warnings.warn(
-            f"jitmagic: `{fn.__name__}` was given to jitmagic.jit {count} times, and each new "
-            "tracked function compiled again (a fresh jit has an empty cache).\n  Fix: build it "
-            f"once (`{fn.__name__}_jit = jitmagic.jit({fn.__name__})` outside the loop) and "
-            "reuse it.", RecompileWarning, stacklevel=_FROM_HELPER)
-
-
 class MissChecks:
     """Per-function state of the post-miss checks."""
 
@@ -79,8 +57,6 @@ class MissChecks:
             self._note_prints(fn)
         if entry.traced:
             self._note_side_effects(fn, entry)
-        if entry.traced and fn.stats.misses == 1:
-            _note_rebuilds(fn)
         stats = fn.stats
         budget.note_compile(fn)  # a budget overrun is raised before any churn warning
         if self.max_compiles is not None and stats.misses > self.max_compiles:

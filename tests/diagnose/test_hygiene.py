@@ -312,19 +312,3 @@ def test_max_compiles_decorator_is_reentrant_and_per_call():
         outer(1)  # two compiles under the outer budget of 1
     assert budget.budget is None  # every block was closed, innermost first
 
-
-def rebuilt_step(x):
-    return x * 3
-
-
-def test_a_new_jit_per_call_is_said_once() -> None:
-    import jitmagic
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for _ in range(5):
-            jitmagic.jit(rebuilt_step)(jnp.ones(2))  # the mistake: a new jit every time
-    said = [str(w.message) for w in caught if issubclass(w.category, RecompileWarning)]
-    assert len(said) == 1
-    assert "`rebuilt_step` was given to jitmagic.jit 3 times" in said[0]
-    assert "build it once" in said[0]
