@@ -42,7 +42,7 @@ def diagnose_error(
     line_offset: int = 0,
     cell_source: str | None = None,
     dialect: str = "api",
-    rebuild: Callable[[str], Callable[..., Any]] | None = None,
+    rebuild: Callable[..., Callable[..., Any]] | None = None,
     autocond: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
 ) -> BaseException | None:
     """Return a diagnosed copy of ``err`` to raise ``from err``, or None if not ours.

@@ -154,10 +154,13 @@ def _size_error(err: BaseException) -> bool:
 def _autocond(call: Call, where: Where) -> str:
     """`--autocond` / `autocond=True` in the user's dialect, only if its rewrite traces."""
     rewriter = call.autocond
-    if rewriter is None:
-        return ""
     try:
-        fixed = rewriter(call.fun)
+        if where.cell is not None and where.rebuild is not None:  # the cell, rewritten
+            fixed = where.rebuild(where.cell, autocond=True)
+        elif rewriter is not None:
+            fixed = rewriter(call.fun)
+        else:
+            return ""
     except Exception:  # the rewrite refuses this function (AutocondError) or its source
         return ""
     if call.trace(call.static, fun=fixed) is not None:

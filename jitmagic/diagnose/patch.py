@@ -40,7 +40,7 @@ def edited_source(lines: list[str], edit: Edit) -> str:
 
 
 def patched(fun: Callable[..., Any], edit: Edit, filename: str | None,
-            rebuild: Callable[[str], Callable[..., Any]] | None = None,
+            rebuild: Callable[..., Callable[..., Any]] | None = None,
             cell: str | None = None) -> Callable[..., Any] | None:
     """``fun`` rebuilt with ``edit`` applied, or None if it cannot be rebuilt."""
     try:

@@ -23,7 +23,7 @@ class Where:
         cell_source: str | None,
         err: BaseException,
         dialect: str = "api",
-        rebuild: Callable[[str], Callable[..., Any]] | None = None,
+        rebuild: Callable[..., Callable[..., Any]] | None = None,
     ) -> None:
         code = getattr(inspect.unwrap(fun), "__code__", None)
         self.fun = fun

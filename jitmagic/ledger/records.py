@@ -27,8 +27,9 @@ class SourceMap:
     cell_source: str | None = None
     is_cell: bool = False
     dialect: str = "api"  # how the user built it: "api", "%jit" or "%%jitcell" (fixes say so)
-    # a cell's function rebuilt from edited cell source (to trace a suggested rewrite)
-    rebuild: Callable[[str], Callable[..., Any]] | None = field(
+    # a cell's function rebuilt from edited cell source, optionally autocond-rewritten (to
+    # trace a suggested fix): rebuild(text, autocond=False)
+    rebuild: Callable[..., Callable[..., Any]] | None = field(
         default=None, compare=False, repr=False)
 
 

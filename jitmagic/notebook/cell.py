@@ -205,9 +205,9 @@ class CellFunction:
             )
         fun = compile_cell(plan, namespace, autocond=autocond, name=name)
         source = SourceMap(plan.filename, 0, plan.source, is_cell=True, dialect="%%jitcell",
-                           rebuild=lambda text: compile_cell(  # a fix, traced by diagnosis
+                           rebuild=lambda text, autocond=False: compile_cell(  # a fix to trace
                                replace(plan, source=text, key="fix" + plan.key), namespace,
-                               name=name))
+                               autocond=autocond, name=name))
         self.tracked = tracked(
             fun, static_argnames=plan.static, max_compiles=max_compiles, source=source
         )

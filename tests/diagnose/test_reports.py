@@ -7,6 +7,7 @@ are scored by ``python3 tests/diagnose/score_corpus.py``.
 
 from __future__ import annotations
 
+import ast
 import re
 import warnings
 from typing import Any
@@ -45,6 +46,8 @@ def _check(r: Report, d: Any, dialect: str) -> None:
         assert culprit in lines[0]
     if d.lineno is not None:  # ... and the user's line
         assert f"line {d.lineno}: `{d.line}`" in lines[0]
+    if d.fix_code and d.fix_lines is not None:  # printed code is Python that parses
+        ast.parse(d.fix_code)
     if r.code:
         assert d.verified
         assert d.fix_code
@@ -85,6 +88,27 @@ def test_report_through_the_jit_magic(ip: Any, r: Report) -> None:
         assert ip.run_cell(f"out = {r.id}(*args, **kwargs)").error_in_exec is None
     elif d.fix_code and d.fix_lines is not None:
         run_printed_fix(r.fun, d, r.args, r.kwargs, r.static)
+
+
+@pytest.mark.parametrize("r", [r for r in REPORTS if r.id in ("mandle_brot", "count_to_ten")],
+                         ids=lambda r: r.id)
+def test_autocond_is_not_offered_where_its_rewrite_fails(r: Report) -> None:
+    """An early `return` in a loop, a `while_loop` cond function: autocond cannot fix them."""
+    with pytest.raises(Exception) as info:  # noqa: PT011
+        jitmagic.jit(r.fun, static_argnames=r.static)(*r.args, **r.kwargs)
+    d = _diagnosis(info.value)
+    assert d.alternative == ""
+    assert "autocond" not in d.text
+
+
+def test_autocond_is_offered_in_a_cell_when_its_rewrite_traces(ip: Any) -> None:
+    ip.user_ns.update(_namespace())
+    cell = "if x < 0.0:\n    y = x**2.0\nelse:\n    y = x**3.0\n"  # mint.westdri.ca/ai/jx_jit
+    d = _diagnosis(ip.run_cell("%%jitcell\n" + cell).error_in_exec)
+    assert d.alternative == "%%jitcell --autocond"
+    fixed = ip.run_cell("%%jitcell --autocond\n" + cell)
+    assert fixed.error_in_exec is None
+    assert float(ip.user_ns["y"]) == 1.0
 
 
 # Cells written from the same reports (the user's lines, as a notebook cell).
