@@ -10,8 +10,10 @@ names, for tracers; and when the leaked tracer is later passed into a tracked fu
 from __future__ import annotations
 
 import ast
+import itertools
 import linecache
 import re
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,10 +29,9 @@ _SCAN = 200  # items looked at in one stored container
 def _holds_tracer(value: Any) -> bool:
     if isinstance(value, jax.core.Tracer):
         return True
-    if isinstance(value, (list, tuple, set)):
-        return any(isinstance(v, jax.core.Tracer) for v in list(value)[:_SCAN])
-    if isinstance(value, dict):
-        return any(isinstance(v, jax.core.Tracer) for v in list(value.values())[:_SCAN])
+    if isinstance(value, (list, tuple, set, dict)):
+        items = value.values() if isinstance(value, dict) else value
+        return any(isinstance(v, jax.core.Tracer) for v in itertools.islice(items, _SCAN))
     return False
 
 
@@ -61,16 +62,20 @@ def find_leaks(fun: Any) -> list[tuple[str, int | None]]:
         if _holds_tracer(value) or _attr_tracer(value):
             found.append((f"closed-over `{name}`", storing_line(target, name)))
     owner = getattr(fun, "__self__", None)
-    if owner is not None and _attr_tracer(owner):
+    attrs = getattr(owner, "__dict__", None)
+    if isinstance(attrs, dict) and any(
+            _holds_tracer(v) for v in itertools.islice(attrs.values(), _SCAN)):
         found.append(("an attribute of `self`", storing_line(target, "self")))
     return found
 
 
 def _attr_tracer(value: Any) -> bool:
-    attrs = getattr(value, "__dict__", None)
-    if not isinstance(attrs, dict) or isinstance(value, type) or callable(value):
+    if isinstance(value, (type, types.ModuleType)) or callable(value):
         return False
-    return any(_holds_tracer(v) for v in list(attrs.values())[:_SCAN])
+    attrs = getattr(value, "__dict__", None)
+    if not isinstance(attrs, dict):
+        return False
+    return any(_holds_tracer(v) for v in itertools.islice(attrs.values(), _SCAN))
 
 
 def storing_line(fun: Any, name: str) -> int | None:

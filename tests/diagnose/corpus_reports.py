@@ -423,6 +423,16 @@ def leak_append(x):
     return x
 
 
+key = jax.random.key(0)
+
+
+# https://github.com/jax-ml/jax/pull/4312 -- a global PRNG key split inside jit
+def init():
+    global key
+    key, subkey = jax.random.split(key)
+    return jax.random.normal(subkey, ())
+
+
 # https://github.com/jax-ml/jax/issues/457 -- print("compiling") placed to count traces
 def traced_counter(x):
     print("compiling function")
@@ -458,6 +468,8 @@ WARNED: list[Warned] = [
            ("leak_global", "global `counter`", "runs once", "jax.debug.callback")),
     Warned("https://github.com/jax-ml/jax/pull/5492", leak_append, (3.0,), "SideEffectWarning",
            ("leak_append", "global `lst`", "return the value")),
+    Warned("https://github.com/jax-ml/jax/pull/4312", init, (), "SideEffectWarning",
+           ("init", "global `key`", "on line", "return the value")),
     Warned("https://github.com/jax-ml/jax/issues/457", traced_counter, (X,),
            "TracingPrintWarning", ("counts compiles", "traced_counter.stats.misses")),
 ]

@@ -312,3 +312,27 @@ def test_max_compiles_decorator_is_reentrant_and_per_call():
         outer(1)  # two compiles under the outer budget of 1
     assert budget.budget is None  # every block was closed, innermost first
 
+
+
+class Running:
+    """A method storing an intermediate on `self` inside the trace."""
+
+    def __init__(self) -> None:
+        self.last = None
+
+    def step(self, x):
+        self.last = x * 2
+        return x + 1
+
+
+def test_a_tracer_stored_on_self_is_named_with_its_line() -> None:
+    import jitmagic
+    from jitmagic.errors import SideEffectWarning
+
+    obj = Running()
+    with pytest.warns(SideEffectWarning) as seen:
+        jitmagic.jit(obj.step)(jnp.ones(2))
+    text = str(seen[0].message)
+    line = Running.step.__code__.co_firstlineno + 1
+    assert f"an attribute of `self` on line {line}" in text
+    assert "runs once, at trace time" in text
