@@ -46,7 +46,7 @@ def choose_fix(cause: str, culprits: tuple[str, ...], call: Call, where: Where,
             return _static_fix(cause, culprits, call, where, static, replace, attempt)
         if attempt is None:
             note = f"static {names_text(culprits)} also traces, but recompiles for every new value"
-    origin = _origin_line(call, where) if not culprits and loop is None and cause in (
+    origin = _origin_line(where) if not culprits and loop is None and cause in (
         "shape", "concrete", "index", "slice") else None
     rewrite = _rewrite(cause, where, origin)
     code, lines, failed = _verify(rewrite, call, where)
@@ -169,7 +169,7 @@ def _autocond(call: Call, where: Where) -> str:
     return jit_text(where.dialect, call.fun, static, autocond=True)
 
 
-def _origin_line(call: Call, where: Where) -> tuple[int, str] | None:
+def _origin_line(where: Where) -> tuple[int, str] | None:
     """The user's line where jnp made the value a tracer, when no argument is at fault."""
     match = re.search(r"from line (.+?):(\d+)(?::\d+)? \(", where.error_text)
     if not match or match.group(1) != where.filename:
