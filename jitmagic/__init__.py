@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jitmagic.about import info as info
+from jitmagic.about import Info, describe
 from jitmagic.api import graph as graph
 from jitmagic.api import jit as jit
 from jitmagic.diagnose.budget import max_compiles as max_compiles
@@ -22,7 +22,12 @@ from jitmagic.ledger.records import Stats as Stats
 from jitmagic.ledger.registry import tracked_functions as tracked_functions
 from jitmagic.ledger.tracked import TrackedFunction as TrackedFunction
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written (pyproject reads it)
+
+
+def info() -> Info:
+    """Versions, the hit-path forwarder (C or pure Python) and the graph route."""
+    return describe(__version__)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -38,14 +38,13 @@ class Info:
         p.text(str(self))  # type: ignore[attr-defined]
 
 
-def info() -> Info:
-    """Versions, the hit-path forwarder (C or pure Python) and the graph route."""
-    from jitmagic import __version__
+def describe(version: str) -> Info:
+    """`jitmagic.info()` for package version `version` (owned by `jitmagic/__init__.py`)."""
     from jitmagic.ledger.forward import HAVE_C
 
     gil = getattr(sys, "_is_gil_enabled", None)
     return Info(
-        version=__version__,
+        version=version,
         python=platform.python_version(),
         jax=jax.__version__,
         forwarder="C" if HAVE_C else "pure Python",
