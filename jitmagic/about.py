@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import jax
 
+from jitmagic.ledger.forward import HAVE_C, MISSING_C
+
 
 @dataclass(frozen=True)
 class Info:
@@ -25,9 +27,7 @@ class Info:
         lines = [
             f"jitmagic {self.version} on Python {self.python}, jax {self.jax}",
             f"hit path: {self.forwarder} forwarder"
-            + ("" if self.forwarder == "C" else
-               " (the C extension did not build: about 1.1-1.2x bare jax.jit per cache hit "
-               "instead of about 1.02x; reinstall with a C compiler to fix)"),
+            + ("" if self.forwarder == "C" else f"\n  {MISSING_C}"),
             f"graphs: {'Graphviz dot at ' + self.dot if self.dot else 'in-browser Viz.js'}",
         ]
         if self.gil_enabled is not None:
@@ -40,8 +40,6 @@ class Info:
 
 def describe(version: str) -> Info:
     """`jitmagic.info()` for package version `version` (owned by `jitmagic/__init__.py`)."""
-    from jitmagic.ledger.forward import HAVE_C
-
     gil = getattr(sys, "_is_gil_enabled", None)
     return Info(
         version=version,

@@ -112,10 +112,9 @@ def _relocate(tree: ast.AST, lines: int, cols: int) -> None:
     """Give a re-parsed snippet its place in the file, so tracebacks show the user's code."""
     ast.increment_lineno(tree, lines)
     for node in ast.walk(tree):
-        if getattr(node, "col_offset", None) is not None:
-            node.col_offset += cols
-            if getattr(node, "end_col_offset", None) is not None:
-                node.end_col_offset += cols
+        for field in ("col_offset", "end_col_offset"):
+            if getattr(node, field, None) is not None:
+                setattr(node, field, getattr(node, field) + cols)
 
 
 def _compile_like(fun: types.FunctionType, fdef: ast.FunctionDef) -> types.FunctionType:

@@ -118,9 +118,9 @@ def has_return(stmts: list[ast.stmt]) -> bool:
 
 def blocker(stmts: list[ast.stmt]) -> str | None:
     """Why these branch statements cannot move into a branch function, if they cannot."""
-    for node in loose_jumps(stmts):
-        kind = "break" if isinstance(node, ast.Break) else "continue"
-        return f"a branch uses `{kind}` (line {node.lineno}), which cannot leave a lax.cond branch"
+    for stop in loose_jumps(stmts):
+        kind = "break" if isinstance(stop, ast.Break) else "continue"
+        return f"a branch uses `{kind}` (line {stop.lineno}), which cannot leave a lax.cond branch"
     for node in walk(stmts):
         if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
             kind = {ast.Yield: "yield", ast.YieldFrom: "yield from"}.get(type(node), "await")
@@ -130,7 +130,7 @@ def blocker(stmts: list[ast.stmt]) -> str | None:
     return None
 
 
-def loose_jumps(nodes: Iterable[ast.AST]) -> Iterable[ast.AST]:
+def loose_jumps(nodes: Iterable[ast.AST]) -> Iterable[ast.Break | ast.Continue]:
     """break/continue statements that would leave `nodes` (not inside a loop in them)."""
     for node in nodes:
         if isinstance(node, (ast.Break, ast.Continue)):
@@ -143,9 +143,9 @@ def loose_jumps(nodes: Iterable[ast.AST]) -> Iterable[ast.AST]:
 
 def loop_blocker(body: list[ast.stmt], kind: str) -> str | None:
     """Why a loop body cannot become the body function of `kind` (a lax loop), if it cannot."""
-    for node in loose_jumps(body):
-        jump = "break" if isinstance(node, ast.Break) else "continue"
-        return f"the loop uses `{jump}` (line {node.lineno}), which {kind} cannot express"
+    for stop in loose_jumps(body):
+        jump = "break" if isinstance(stop, ast.Break) else "continue"
+        return f"the loop uses `{jump}` (line {stop.lineno}), which {kind} cannot express"
     for node in walk(body):
         if isinstance(node, ast.Return):
             return f"the loop returns from inside (line {node.lineno}), which {kind} cannot express"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from jitmagic.autocond.flow import loads, loop_blocker, loose_jumps, read_first, stores
 from jitmagic.autocond.nodes import (
@@ -39,7 +39,7 @@ from jitmagic.autocond.nodes import (
 __all__ = ["LoopRewriting", "flatten_loop_else", "is_range_loop"]
 
 
-def is_range_loop(s: ast.stmt) -> bool:
+def is_range_loop(s: ast.stmt) -> TypeGuard[ast.For]:
     """`for name in range(a[, b[, step]]):` with plain positional arguments."""
     call = getattr(s, "iter", None)
     return (isinstance(s, ast.For) and isinstance(s.target, ast.Name)
@@ -97,13 +97,13 @@ class LoopRewriting:
     def static_loop(self, s: ast.While | ast.For, live: set[str], defined: set[str],
                     reason: str) -> ast.stmt:
         """The Python loop as it is, failing clearly if its condition or bounds are traced."""
-        s = self.statement(s, live, defined)
+        out = self.statement(s, live, defined)
         why = ast.Constant(reason)
-        if isinstance(s, ast.While):
-            s.test = ast.copy_location(jm("static_only", s.test, why), s.test)
-        else:
-            s.iter = ast.copy_location(jm("static_range", *s.iter.args, reason=why), s.iter)
-        return s
+        if isinstance(out, ast.While):
+            out.test = ast.copy_location(jm("static_only", out.test, why), out.test)
+        elif isinstance(out, ast.For) and isinstance(out.iter, ast.Call):  # a range() loop
+            out.iter = ast.copy_location(jm("static_range", *out.iter.args, reason=why), out.iter)
+        return out
 
     def while_loop(self, s: ast.While, live: set[str], defined: set[str]) -> list[ast.stmt]:
         """`x, i = _jm.while_loop(_while_cond_N, _while_body_N, x, i)`."""

@@ -92,10 +92,10 @@ class _Rewriter(LoopRewriting, ast.NodeTransformer):
                 handler.body = self.block(handler.body, inner, defined, top=False)
             if isinstance(s, ast.While):
                 s.test = self.test(s.test)
-            for field in ("iter", "items"):
-                if hasattr(s, field):
-                    setattr(s, field, self.visit(getattr(s, field)) if field == "iter"
-                            else [self.visit(item) for item in s.items])
+            if isinstance(s, (ast.For, ast.AsyncFor)):
+                s.iter = self.visit(s.iter)
+            if isinstance(s, (ast.With, ast.AsyncWith)):
+                s.items = [self.visit(item) for item in s.items]
             return s
         return self.visit(s)
 
@@ -123,7 +123,7 @@ class _Rewriter(LoopRewriting, ast.NodeTransformer):
         if isinstance(expr, ast.Compare) and len(expr.ops) > 1 and all(
                 isinstance(c, simple) for c in expr.comparators[:-1]):
             lefts = [expr.left, *expr.comparators[:-1]]
-            parts = [ast.copy_location(ast.Compare(lhs, [op], [rhs]), expr)
+            parts: list[ast.expr] = [ast.copy_location(ast.Compare(lhs, [op], [rhs]), expr)
                      for lhs, op, rhs in zip(lefts, expr.ops, expr.comparators, strict=True)]
             return self.test(ast.copy_location(ast.BoolOp(ast.And(), parts), expr))
         return self.visit(expr)
@@ -149,14 +149,15 @@ class _Rewriter(LoopRewriting, ast.NodeTransformer):
         return function(self.name(kind, where.lineno), params, stmts, where, len(params) - n_in)
 
     def cond_call(self, s: ast.If, params: list[str], n_in: int, defined: set[str],
-                  returns: bool, body: list[ast.stmt], orelse: list[ast.stmt]) -> list[ast.stmt]:
+                  returns: bool, body: list[ast.stmt], orelse: list[ast.stmt],
+                  ) -> tuple[list[ast.stmt], ast.Call]:
         self.changed = True
         true_fn = self.branch("true", s, params, n_in, body, returns)
         false_fn = self.branch("false", s, params, n_in, orelse, returns)
         operands = [value_of(p, defined) for p in params[:n_in]]
         call = jm("cond", self.test(s.test), ast.Name(true_fn.name, ast.Load()),
                    ast.Name(false_fn.name, ast.Load()), *operands)
-        return [true_fn, false_fn, ast.copy_location(call, s.test)]
+        return [true_fn, false_fn], ast.copy_location(call, s.test)
 
     def assign_if(self, s: ast.If, live: set[str], defined: set[str]) -> list[ast.stmt]:
         """Statement form: `y, z = _jm.cond(pred, _true_N, _false_N, y, z)`."""
@@ -176,7 +177,7 @@ class _Rewriter(LoopRewriting, ast.NodeTransformer):
         params = [n for n in stores(branches) if n in live or n in exposed]
         inputs = [n for n in params if n in exposed or n not in both]
         params = inputs + [n for n in params if n not in inputs]
-        *defs, call = self.cond_call(s, params, len(inputs), defined, False, s.body, s.orelse)
+        defs, call = self.cond_call(s, params, len(inputs), defined, False, s.body, s.orelse)
         cleanup = forget_undefined([p for p in params if p not in defined and p not in both])
         return [ast.fix_missing_locations(ast.copy_location(n, s))
                 for n in [*defs, assign(params, call), *cleanup]]
@@ -187,7 +188,7 @@ class _Rewriter(LoopRewriting, ast.NodeTransformer):
         orelse = s.orelse if always_exits(s.orelse) else s.orelse + copy.deepcopy(rest)
         exposed = read_first(body) | read_first(orelse)
         params = [n for n in stores(body + orelse) if n in exposed]
-        *defs, call = self.cond_call(s, params, len(params), defined, True, body, orelse)
+        defs, call = self.cond_call(s, params, len(params), defined, True, body, orelse)
         ret = ast.copy_location(ast.Return(call), s)
         return [ast.fix_missing_locations(n) for n in [*defs, ret]]
 

@@ -129,7 +129,7 @@ def graph_bundle(entry: Any) -> dict[str, Any]:
 
 def _stat_rows(functions: Sequence[Any], sort: str) -> list[tuple[str, ...]]:
     pairs = sorted(((f.stats, f) for f in functions), key=lambda p: SORT_KEYS[sort](p[0]))
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for stats, f in pairs:
         entries = f.entries
         churn = "⚠ churn" if churn_notes(entries, stats.compile_seconds) else ""

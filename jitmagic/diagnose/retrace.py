@@ -80,7 +80,7 @@ class Call:
     ) -> BaseException | None:
         """Trace ``fun`` (default: the failed function) with ``static`` static; the error."""
         arguments = {**self.arguments, **(replace or {})}
-        bound = inspect.BoundArguments(self.sig, arguments)  # type: ignore[arg-type]
+        bound = inspect.BoundArguments(self.sig, arguments)
         params = self.sig.parameters
         names = tuple(
             n for n in static if n in params and params[n].kind != params[n].POSITIONAL_ONLY
@@ -113,7 +113,7 @@ class Call:
 
         def probe(*values: Any) -> Any:
             arguments = {**fixed, **dict(zip(dynamic, values, strict=True))}
-            bound = inspect.BoundArguments(self.sig, arguments)  # type: ignore[arg-type]
+            bound = inspect.BoundArguments(self.sig, arguments)
             return self.fun(*bound.args, **bound.kwargs)
 
         try:

@@ -33,7 +33,7 @@ def _tokens(jaxpr: Jaxpr) -> tuple[np.ndarray, np.ndarray]:
     intern: dict[tuple[Any, ...], int] = {}
     toks = np.empty((2, len(jaxpr.eqns)), dtype=np.int64)
     for i, eqn in enumerate(jaxpr.eqns):
-        refs = []
+        refs: list[tuple[str, str | int]] = []
         for v in eqn.invars:
             if isinstance(v, Literal):
                 refs.append(("lit", fmt_value(v.val)))

@@ -34,7 +34,7 @@ _NOISY = frozenset({
 
 def short_aval(var: Any) -> str:
     """JAX's short type of a var: ``f32[3,4]``."""
-    aval = getattr(var, "aval", None)
+    aval: Any = getattr(var, "aval", None)  # a jax.core.AbstractValue, or None
     return aval.str_short(short_dtypes=True) if hasattr(aval, "str_short") else str(aval)
 
 

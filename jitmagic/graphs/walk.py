@@ -241,7 +241,7 @@ class Walker:
         box = self.cluster(cl, "nested", f"{eqn.primitive.name} {params}".strip())
         op = self.node(box, "op", eqn.primitive.name + (f"\n{params}" if params else ""),
                        self.tooltip(eqn))
-        roles, fed = eqn_roles(eqn), set()
+        roles, fed = eqn_roles(eqn), set[int]()
         for name, sub, consts in subs:
             wiring = sub_wiring(roles, name, eqn.invars, sub)
             inner_cl = self.cluster(box, "branch", wiring.label) if len(subs) > 1 else box

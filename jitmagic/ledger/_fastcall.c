@@ -3,10 +3,10 @@
  *
  * Why C: a Python closure around a jax.jit object costs ~1.1x a bare call and
  * a class __call__ ~1.2x (see benchmarks/bench_forward.py). This type forwards
- * with vectorcall, counts calls in a C integer (exact under the GIL) and checks
+ * with vectorcall, counts calls in a C integer (exact, atomic without a GIL) and checks
  * for a cache miss with one cache_size() call before and after; only on a miss
  * or an error does it build an args tuple / kwargs dict and call back into
- * Python. jitmagic/_forward.py holds a pure-Python class with identical
+ * Python. jitmagic/ledger/forward.py holds a pure-Python class with identical
  * behaviour, used when this extension is not built.
  *
  *   Forwarder(jitted, cache_size, on_miss, on_error)
@@ -22,11 +22,60 @@
  * Python subclasses keep the vectorcall slot (CPython < 3.12 does not inherit
  * Py_TPFLAGS_HAVE_VECTORCALL into heap types; tp_new sets it, as 3.12 does,
  * when the subclass does not override __call__).
+ *
+ * Free-threaded CPython (3.13t): the module declares Py_MOD_GIL_NOT_USED, so
+ * importing it does not turn the GIL back on. That is safe because
+ *   - the call counter is the only state written per call, and without a GIL it
+ *     is incremented atomically (COUNT_CALL), so it stays exact across threads;
+ *   - the four callables are written once, by __init__ (a second __init__ raises),
+ *     and only read afterwards; self, held by every caller, keeps them alive;
+ *   - everything else a call uses (arguments, cache sizes, the exception being
+ *     handled) lives on the C stack or in the calling thread's state;
+ *   - the one write to shared type state, tp_new's vectorcall flag for Python
+ *     subclasses, is compiled only for CPython < 3.12, where no free-threaded
+ *     build exists.
+ * The Python callbacks (cache_size, on_miss, on_error) do their own locking.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <structmember.h>
+
+#ifdef Py_GIL_DISABLED
+#define COUNT_CALL(self) _Py_atomic_add_uint64(&(self)->calls, 1)
+#define LOAD_CALLS(self) _Py_atomic_load_uint64_relaxed(&(self)->calls)
+#define STORE_CALLS(self, n) _Py_atomic_store_uint64_relaxed(&(self)->calls, (n))
+#else /* the GIL serialises these */
+#define COUNT_CALL(self) ((self)->calls++)
+#define LOAD_CALLS(self) ((self)->calls)
+#define STORE_CALLS(self, n) ((self)->calls = (n))
+#endif
+
+#if PY_VERSION_HEX < 0x030C0000 /* 3.12's one-object exception API, for 3.10-3.11 */
+static PyObject *
+PyErr_GetRaisedException(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL) {
+        return NULL;
+    }
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_DECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+static void
+PyErr_SetRaisedException(PyObject *exc)
+{
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+}
+#endif
 
 typedef struct {
     PyObject_HEAD
@@ -37,7 +86,7 @@ typedef struct {
     PyObject *dict;
     PyObject *weakrefs;
     vectorcallfunc vectorcall;
-    unsigned long long calls;
+    uint64_t calls; /* successful calls; see COUNT_CALL */
 } Forwarder;
 
 /* One call's arguments, either as a vectorcall stack or as tuple + dict. */
@@ -148,71 +197,45 @@ restore_handled(PyObject *old)
     Py_XDECREF(old);
 }
 
-/* Raise `value` as Python's `raise value` inside `except original:` would. */
-static void
-raise_in_context(PyObject *value, PyObject *original)
-{
-    if (value != original) {
-        PyException_SetContext(value, Py_NewRef(original));
-    }
-    PyObject *tb = PyException_GetTraceback(value);
-    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(value)), Py_NewRef(value), tb);
-}
-
 /* The jitted call failed (error indicator set). Let on_error replace the
- * exception; always returns NULL with an exception set. */
+ * exception, as `except Exception as exc: r = on_error(...); raise r` would;
+ * always returns NULL with an exception set. */
 static PyObject *
 handle_error(PyObject *on_error, const CallArgs *a)
 {
     if (!PyErr_ExceptionMatches(PyExc_Exception)) {
         return NULL; /* KeyboardInterrupt, SystemExit, ...: untouched */
     }
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (tb != NULL) {
-        PyException_SetTraceback(value, tb);
-    }
+    PyObject *exc = PyErr_GetRaisedException();
     PyObject *args, *kwargs, *r = NULL;
     if (materialize(a, &args, &kwargs) == 0) {
-        PyObject *old = swap_handled(value);
-        r = PyObject_CallFunctionObjArgs(on_error, value, args, kwargs, NULL);
+        PyObject *old = swap_handled(exc);
+        r = PyObject_CallFunctionObjArgs(on_error, exc, args, kwargs, NULL);
         restore_handled(old);
         Py_DECREF(args);
         Py_DECREF(kwargs);
     }
-    if (r == Py_None) {
+    if (r == Py_None) { /* re-raise the original, traceback and all */
         Py_DECREF(r);
-        PyErr_Restore(type, value, tb); /* original exception and traceback */
+        PyErr_SetRaisedException(exc);
         return NULL;
     }
-    if (r == NULL) { /* on_error (or packing) failed: chain to the original */
-        PyObject *t2, *v2, *tb2;
-        PyErr_Fetch(&t2, &v2, &tb2);
-        PyErr_NormalizeException(&t2, &v2, &tb2);
-        if (tb2 != NULL) {
-            PyException_SetTraceback(v2, tb2);
-        }
-        Py_XDECREF(t2);
-        Py_XDECREF(tb2);
-        r = v2;
-    }
-    else if (!PyExceptionInstance_Check(r)) {
+    if (r != NULL && !PyExceptionInstance_Check(r)) {
         PyErr_Format(PyExc_TypeError,
                      "on_error must return None or an exception instance, not %.100s",
                      Py_TYPE(r)->tp_name);
-        Py_DECREF(r);
-        PyObject *t2, *tb2;
-        PyErr_Fetch(&t2, &r, &tb2);
-        PyErr_NormalizeException(&t2, &r, &tb2);
-        Py_XDECREF(t2);
-        Py_XDECREF(tb2);
+        Py_CLEAR(r);
     }
-    raise_in_context(r, value);
-    Py_DECREF(r);
-    Py_DECREF(type);
-    Py_DECREF(value);
-    Py_XDECREF(tb);
+    if (r == NULL) { /* on_error (or packing the arguments) failed: raise that */
+        r = PyErr_GetRaisedException();
+    }
+    if (r != exc) {
+        PyException_SetContext(r, exc); /* steals exc */
+    }
+    else {
+        Py_DECREF(exc);
+    }
+    PyErr_SetRaisedException(r); /* steals r */
     return NULL;
 }
 
@@ -223,44 +246,36 @@ forward(Forwarder *self, const CallArgs *a)
         PyErr_SetString(PyExc_TypeError, "Forwarder.__init__() was not called");
         return NULL;
     }
-    /* Strong references: a callback may re-initialise self during the call. */
-    PyObject *jitted = Py_NewRef(self->jitted);
-    PyObject *cache_size = Py_NewRef(self->cache_size);
-    PyObject *out = NULL;
+    /* The callables are set once by __init__ and live as long as self, which
+     * our caller holds: borrowed references are enough. */
+    PyObject *cache_size = self->cache_size;
     Py_ssize_t before = 0, after = 0;
     int check = cache_size != Py_None;
 
     if (check && read_size(cache_size, &before) < 0) {
-        goto done;
+        return NULL;
     }
-    out = invoke(jitted, a);
+    PyObject *out = invoke(self->jitted, a);
     if (out == NULL) {
-        PyObject *on_error = Py_NewRef(self->on_error);
-        handle_error(on_error, a);
-        Py_DECREF(on_error);
-        goto done;
+        return handle_error(self->on_error, a);
     }
-    self->calls++;
+    COUNT_CALL(self);
     if (check && read_size(cache_size, &after) < 0) {
-        Py_CLEAR(out);
-        goto done;
+        Py_DECREF(out);
+        return NULL;
     }
     if (!check || after != before) {
-        PyObject *on_miss = Py_NewRef(self->on_miss), *args, *kwargs, *r = NULL;
+        PyObject *args, *kwargs, *r = NULL;
         if (materialize(a, &args, &kwargs) == 0) {
-            r = PyObject_CallFunctionObjArgs(on_miss, args, kwargs, NULL);
+            r = PyObject_CallFunctionObjArgs(self->on_miss, args, kwargs, NULL);
             Py_DECREF(args);
             Py_DECREF(kwargs);
         }
-        Py_DECREF(on_miss);
         if (r == NULL) {
             Py_CLEAR(out);
         }
         Py_XDECREF(r);
     }
-done:
-    Py_DECREF(jitted);
-    Py_DECREF(cache_size);
     return out;
 }
 
@@ -293,6 +308,7 @@ Forwarder_call(PyObject *op, PyObject *args, PyObject *kwargs)
 static PyObject *
 Forwarder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
+#if PY_VERSION_HEX < 0x030C0000
     /* CPython < 3.12 does not pass vectorcall on to Python subclasses; do it
      * here when the subclass kept our __call__ and our slot layout. */
     if (!PyType_HasFeature(type, Py_TPFLAGS_HAVE_VECTORCALL) &&
@@ -300,12 +316,13 @@ Forwarder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         type->tp_vectorcall_offset == offsetof(Forwarder, vectorcall)) {
         type->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
     }
+#endif
     Forwarder *self = (Forwarder *)type->tp_alloc(type, 0);
     if (self == NULL) {
         return NULL;
     }
     self->vectorcall = Forwarder_vectorcall;
-    self->calls = 0;
+    STORE_CALLS(self, 0);
     return (PyObject *)self;
 }
 
@@ -314,6 +331,10 @@ Forwarder_init(Forwarder *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"jitted", "cache_size", "on_miss", "on_error", NULL};
     PyObject *jitted, *cache_size, *on_miss, *on_error;
+    if (self->jitted != NULL) { /* written once: calls read them without a lock */
+        PyErr_SetString(PyExc_TypeError, "Forwarder.__init__() was already called");
+        return -1;
+    }
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOO:Forwarder", kwlist, &jitted,
                                      &cache_size, &on_miss, &on_error)) {
         return -1;
@@ -326,10 +347,10 @@ Forwarder_init(Forwarder *self, PyObject *args, PyObject *kwargs)
             return -1;
         }
     }
-    Py_XSETREF(self->jitted, Py_NewRef(jitted));
-    Py_XSETREF(self->cache_size, Py_NewRef(cache_size));
-    Py_XSETREF(self->on_miss, Py_NewRef(on_miss));
-    Py_XSETREF(self->on_error, Py_NewRef(on_error));
+    self->cache_size = Py_NewRef(cache_size);
+    self->on_miss = Py_NewRef(on_miss);
+    self->on_error = Py_NewRef(on_error);
+    self->jitted = Py_NewRef(jitted); /* last: non-NULL means initialised */
     return 0;
 }
 
@@ -384,13 +405,13 @@ Forwarder_repr(Forwarder *self)
         return PyUnicode_FromFormat("<%s (uninitialised)>", Py_TYPE(self)->tp_name);
     }
     return PyUnicode_FromFormat("<%s of %R, calls=%llu>", Py_TYPE(self)->tp_name, self->jitted,
-                                self->calls);
+                                (unsigned long long)LOAD_CALLS(self));
 }
 
 static PyObject *
 Forwarder_reset_calls(Forwarder *self, PyObject *Py_UNUSED(ignored))
 {
-    self->calls = 0;
+    STORE_CALLS(self, 0);
     Py_RETURN_NONE;
 }
 
@@ -408,13 +429,19 @@ static PyMemberDef Forwarder_members[] = {
      "Called as on_miss(args, kwargs) after a call that grew the cache."},
     {"on_error", T_OBJECT, offsetof(Forwarder, on_error), READONLY,
      "Called as on_error(exc, args, kwargs); may return an exception to raise instead."},
-    {"calls", T_ULONGLONG, offsetof(Forwarder, calls), READONLY,
-     "Number of successful calls since creation or reset_calls()."},
     {NULL, 0, 0, 0, NULL},
 };
 
+static PyObject *
+Forwarder_get_calls(Forwarder *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromUnsignedLongLong((unsigned long long)LOAD_CALLS(self));
+}
+
 static PyGetSetDef Forwarder_getset[] = {
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {"calls", (getter)Forwarder_get_calls, NULL,
+     "Number of successful calls since creation or reset_calls().", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -447,26 +474,37 @@ static PyTypeObject ForwarderType = {
     .tp_weaklistoffset = offsetof(Forwarder, weakrefs),
 };
 
+static int
+fastcall_exec(PyObject *m)
+{
+    if (PyType_Ready(&ForwarderType) < 0) {
+        return -1;
+    }
+    return PyModule_AddObjectRef(m, "Forwarder", (PyObject *)&ForwarderType);
+}
+
+static PyModuleDef_Slot fastcall_slots[] = {
+    {Py_mod_exec, fastcall_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    /* ForwarderType is static, shared by all interpreters: no per-interpreter GIL. */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED},
+#endif
+#ifdef Py_mod_gil
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED}, /* why this is safe: see the top of this file */
+#endif
+    {0, NULL},
+};
+
 static struct PyModuleDef fastcall_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "jitmagic.ledger._fastcall",
     .m_doc = "C-level forwarder for the cache-hit hot path of tracked jit functions.",
-    .m_size = -1,
+    .m_size = 0,
+    .m_slots = fastcall_slots,
 };
 
 PyMODINIT_FUNC
 PyInit__fastcall(void)
 {
-    if (PyType_Ready(&ForwarderType) < 0) {
-        return NULL;
-    }
-    PyObject *m = PyModule_Create(&fastcall_module);
-    if (m == NULL) {
-        return NULL;
-    }
-    if (PyModule_AddObjectRef(m, "Forwarder", (PyObject *)&ForwarderType) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+    return PyModuleDef_Init(&fastcall_module);
 }

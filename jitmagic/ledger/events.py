@@ -48,12 +48,12 @@ def _log() -> deque:
     return log
 
 
-def _on_duration(event: str, seconds: float, **kwargs: object) -> None:
+def _on_duration(event: str, duration_secs: float, **kwargs: str | int) -> None:
     if event in (TRACE, LOWER, COMPILE):
-        _log().append((event, seconds, kwargs.get("fun_name")))
+        _log().append((event, duration_secs, kwargs.get("fun_name")))
 
 
-def _on_event(event: str, **kwargs: object) -> None:
+def _on_event(event: str, **kwargs: str | int) -> None:
     if event in (PERSISTENT_HIT, PERSISTENT_MISS):
         _log().append((event, 0.0, None))
 

@@ -54,6 +54,8 @@ class TrackedFunction(Forwarder):
     Build it with `jitmagic.jit`, which also wires in diagnosis and the post-miss checks.
     """
 
+    __wrapped__: Callable[..., Any]  # the user's function (functools.update_wrapper)
+
     def __init__(
         self,
         fun: Callable,
@@ -234,7 +236,7 @@ class TrackedFunction(Forwarder):
     def clear(self) -> None:
         """Forget the records and JAX's compiled entries for this function."""
         with self._lock:
-            self._jitted.clear_cache()
+            self._jitted.clear_cache()  # type: ignore[attr-defined]  # not in JitWrapped's stub
             self.reset_calls()
             self._reset_records()
             self._take_traces()

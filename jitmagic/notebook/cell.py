@@ -155,16 +155,16 @@ def compile_cell(plan: CellPlan, namespace: dict[str, Any], *, autocond: bool = 
                                value=ast.Constant(None)))
     collect = ast.Call(ast.Name(_COLLECT, ast.Load()),
                        [ast.Call(ast.Name("locals", ast.Load()), [], []),
-                        ast.Constant(plan.outputs)], [])
+                        ast.Constant(plan.outputs)], [])  # type: ignore[arg-type]  # a tuple
     body.append(ast.Return(ast.Tuple([collect, ast.Name(LAST, ast.Load())], ast.Load())))
     args = ast.arguments(
         posonlyargs=[], args=[ast.arg(n) for n in plan.traced], vararg=None,
         kwonlyargs=[ast.arg(n) for n in plan.static], kw_defaults=[None] * len(plan.static),
         kwarg=None, defaults=[],
     )
-    inner = ast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None,
-                            type_params=[])
-    factory = ast.FunctionDef(
+    inner = ast.FunctionDef(  # type: ignore[call-arg]  # type_params: a 3.12+ field
+        name=name, args=args, body=body, decorator_list=[], returns=None, type_params=[])
+    factory = ast.FunctionDef(  # type: ignore[call-arg]  # type_params, as above
         name="__jitmagic_factory__",
         args=ast.arguments(posonlyargs=[], args=[ast.arg(_COLLECT)], vararg=None,
                            kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),

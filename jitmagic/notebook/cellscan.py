@@ -91,7 +91,7 @@ class _FreeNames(ast.NodeVisitor):
         for stmt in node.body:
             self.visit(stmt)
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for deco in node.decorator_list:
             self.visit(deco)
         self._defaults(node.args)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import ast
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.display_functions import display
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 from jitmagic.api import tracked as make_tracked
 from jitmagic.ledger.records import SourceMap
@@ -62,6 +65,8 @@ def _with(decorators: list) -> Any:
 @magics_class
 class JitMagics(Magics):
     """The magics; state (the cells' jitted functions) lives on the instance."""
+
+    shell: InteractiveShell  # IPython types it Optional; registered magics always have one
 
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
@@ -247,7 +252,7 @@ class JitMagics(Magics):
         ]  # evaluated as written, so *xs and **kw work too
         pos, kw = self.shell.ev(f"(lambda *a, **k: (a, k))({', '.join(pieces)})")
         if isinstance(fun, (TrackedFunction, CellFunction)):
-            return fun.graph(*pos, **kw, **opts)
+            return fun.graph(*pos, **kw, **opts)  # type: ignore[misc]  # issue 10 bug, lead's fix
         from jitmagic.graphs.build import graph
 
         return graph(fun, *pos, static_argnames=tuple(args.static), **kw, **opts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
+import sysconfig
 import threading
 import traceback
 import tracemalloc
@@ -417,29 +418,65 @@ def test_python_subclass_keeps_vectorcall() -> None:
     assert sub.__flags__ & HAVE_VECTORCALL
 
 
-@_needs_c
-def test_subclass_overriding_call_is_honoured() -> None:
-    class Custom(_C):
+def test_init_runs_once(cls: type) -> None:
+    """The callables are written once (what lets the C type run without the GIL)."""
+    fw = cls(lambda x: x + 1, None, lambda a, k: None, lambda e, a, k: None)
+    with pytest.raises(TypeError, match="already called"):
+        fw.__init__(lambda x: x - 1, None, print, print)
+    assert fw(1) == 2
+    assert fw.calls == 1
+
+
+def test_subclass_overriding_call_is_honoured(cls: type) -> None:
+    class Custom(cls):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             return ("custom", super().__call__(*args, **kwargs))
 
     fw = Custom(lambda x: x, None, lambda a, k: None, lambda e, a, k: None)
     assert fw(1) == ("custom", 1)
-    late = _subclass(_C)
+    late = _subclass(cls)
     fw2 = late(lambda x: x, None, lambda a, k: None, lambda e, a, k: None)
     late.__call__ = lambda self, *a: "late"  # assigned after vectorcall was enabled
     assert fw2(1) == "late"
 
 
-def test_fallback_when_extension_missing() -> None:
+def _run(code: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True,
+                          check=False)
+
+
+def test_fallback_when_extension_missing_warns_once_and_says_so() -> None:
     code = (
         "import sys; sys.modules['jitmagic.ledger._fastcall'] = None\n"
+        "import jitmagic\n"
         "from jitmagic.ledger import forward as m\n"
         "assert m.HAVE_C is False and m.Forwarder is m.PyForwarder\n"
         "fw = m.Forwarder(lambda x: x + 1, None, lambda a, k: None, lambda e, a, k: None)\n"
         "assert fw(1) == 2 and fw.calls == 1\n"
-        "print('ok')\n"
+        "f = jitmagic.jit(lambda x: x * 2)\n"
+        "assert int(f(3)) == 6 and f.stats.calls == 1\n"
+        "print(jitmagic.info())\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    out = _run(code)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    assert out.stderr.count("RuntimeWarning") == 1, out.stderr
+    assert "forwarder (jitmagic.ledger._fastcall) is not built" in out.stderr
+    assert "1.1-1.2x a bare jax.jit call" in out.stderr
+    assert "hit path: pure Python forwarder" in out.stdout
+    assert "apt-get install gcc python3-dev" in out.stdout  # info() says how to fix it too
+
+
+@_needs_c
+def test_built_extension_imports_silently_and_info_says_c() -> None:
+    out = _run("import jitmagic; print(jitmagic.info())", "-W", "error::RuntimeWarning")
+    assert out.returncode == 0, out.stderr
+    assert "hit path: C forwarder" in out.stdout
+
+
+@_needs_c
+@pytest.mark.skipif(not sysconfig.get_config_var("Py_GIL_DISABLED"),
+                    reason="needs a free-threaded CPython (3.13t)")
+def test_extension_keeps_the_gil_off_on_free_threaded_python() -> None:
+    out = _run("import sys, jitmagic.ledger._fastcall; print(sys._is_gil_enabled())")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False", out.stderr
