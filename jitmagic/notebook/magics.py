@@ -14,6 +14,7 @@ from IPython.core.display_functions import display
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool
 
 from jitmagic.api import tracked as make_tracked
 from jitmagic.ledger.records import SourceMap
@@ -62,6 +63,9 @@ def _with(decorators: list) -> Any:
 @magics_class
 class JitMagics(Magics):
     """The magics; state (the cells' jitted functions) lives on the instance."""
+
+    watch = Bool(True, help="show what each cell compiled (the compile watch; %jitwatch)"
+                 ).tag(config=True)
 
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
