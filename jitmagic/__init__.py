@@ -21,6 +21,8 @@ from jitmagic.ledger.records import CacheEntry as CacheEntry
 from jitmagic.ledger.records import Stats as Stats
 from jitmagic.ledger.registry import tracked_functions as tracked_functions
 from jitmagic.ledger.tracked import TrackedFunction as TrackedFunction
+from jitmagic.watcher import Watch as Watch
+from jitmagic.watcher import watch as watch
 
 __version__ = "0.1.0"  # the one place the version is written (pyproject reads it)
 

@@ -6,7 +6,9 @@ public-API fallback; tests/test_jaxcompat.py fails loudly when JAX changes it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -45,3 +47,55 @@ def user_source_line(source_info: Any) -> tuple[str, int, str] | None:
     if frame is None:
         return None
     return frame.file_name, int(frame.start_line), frame.function_name
+
+
+@dataclass(frozen=True)
+class JitTrace:
+    """What `jax.jit` was tracing when its `jaxpr_trace_duration` event fired."""
+
+    fun: Any  # the callable given to jax.jit
+    args: tuple
+    kwargs: dict
+    static_argnums: tuple[int, ...]
+    static_argnames: tuple[str, ...]
+    arg_names: tuple[str, ...] | None  # JAX's names of the dynamic leaves
+    avals: tuple  # the dynamic leaves' abstract values, in `arg_names` order
+    src_info: str | None  # "f at file.py:12"
+
+
+_TRACE_FRAME = "_trace_for_jit"  # jax/_src/pjit.py, around the trace event
+_MAX_DEPTH = 12
+
+
+def jit_trace_in_progress() -> JitTrace | None:
+    """The function, arguments and debug info of the jit whose trace event is firing.
+
+    Called from a `jax.monitoring` duration listener: the event is recorded by
+    `log_elapsed_time.__exit__` inside the private `jax._src.pjit._trace_for_jit`,
+    whose locals (`fun`, `ji`, `args`, `kwargs`, `dbg`, `avals`) name and type the
+    arguments. None when that frame or a local is not there (JAX changed): the caller
+    then records the compile without a signature.
+    """
+    frame = sys._getframe(1)
+    for _ in range(_MAX_DEPTH):
+        if frame is None:
+            return None
+        code = frame.f_code
+        if code.co_name == _TRACE_FRAME and code.co_filename.endswith("pjit.py"):
+            break
+        frame = frame.f_back
+    else:
+        return None
+    try:
+        local = frame.f_locals
+        ji, dbg = local["ji"], local["dbg"]
+        return JitTrace(
+            fun=local["fun"], args=tuple(local["args"]), kwargs=dict(local["kwargs"]),
+            static_argnums=tuple(ji.static_argnums), static_argnames=tuple(ji.static_argnames),
+            arg_names=tuple(dbg.arg_names) if dbg.arg_names is not None else None,
+            avals=tuple(local["avals"]), src_info=getattr(dbg, "func_src_info", None),
+        )
+    except Exception:
+        return None
+    finally:
+        del frame

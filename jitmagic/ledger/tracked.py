@@ -103,6 +103,7 @@ class TrackedFunction(Forwarder):
             return body(*args, **kwargs)
 
         shim.__name__ = self._name  # what JAX's compile events will call it
+        shim.__jitmagic_tracked__ = True  # the compile watch leaves it to this ledger
         return shim
 
     def _take_traces(self) -> int:
@@ -131,8 +132,10 @@ class TrackedFunction(Forwarder):
                           f"({type(err).__name__}: {err}); the counts stay exact",
                           RuntimeWarning, stacklevel=_FROM_ON_MISS)
             return
-        if entry is not None and self._checks is not None:
-            self._checks.after_miss(self, entry)
+        if entry is not None:
+            hooks.notify_miss(self, entry)
+            if self._checks is not None:
+                self._checks.after_miss(self, entry)
 
     def _record_miss(self, args: tuple, kwargs: dict, traced: int,
                      found: events.CompileEvents) -> CacheEntry | None:

@@ -14,6 +14,7 @@ from IPython.core.display_functions import display
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -67,6 +68,8 @@ class JitMagics(Magics):
     """The magics; state (the cells' jitted functions) lives on the instance."""
 
     shell: InteractiveShell  # IPython types it Optional; registered magics always have one
+    watch = Bool(True, help="show what each cell compiled (the compile watch; %jitwatch)"
+                 ).tag(config=True)
 
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)

@@ -59,3 +59,43 @@ def test_monitoring_events_used_by_the_ledger_still_fire():
     finally:
         monitoring.unregister_event_duration_listener(listener)
     assert {_events.TRACE, _events.LOWER, _events.COMPILE} <= set(seen)
+
+
+def test_jit_trace_in_progress_reads_the_trace_frame():
+    """Private `jax._src.pjit._trace_for_jit` locals: the compile watch's argument names."""
+    from functools import partial
+
+    from jax import monitoring
+
+    from jitmagic.ledger.events import TRACE
+    from jitmagic.ledger.jaxcompat import jit_trace_in_progress
+
+    seen = []
+
+    def listener(event, seconds, **kwargs):
+        if event == TRACE and kwargs.get("fun_name") == "probe":
+            seen.append(jit_trace_in_progress())
+
+    @partial(jax.jit, static_argnames="n")
+    def probe(batch, n):
+        return batch * n
+
+    monitoring.register_event_duration_secs_listener(listener)
+    try:
+        probe(jnp.ones((2, 3)), n=4)
+    finally:
+        monitoring.unregister_event_duration_listener(listener)
+    (trace,) = seen
+    assert trace is not None, "jax._src.pjit._trace_for_jit moved: update jit_trace_in_progress"
+    assert trace.fun is probe.__wrapped__
+    assert trace.kwargs == {"n": 4}
+    assert trace.static_argnames == ("n",)
+    assert trace.arg_names == ("batch",)
+    assert [tuple(a.shape) for a in trace.avals] == [(2, 3)]
+    assert trace.src_info.startswith("probe at ")
+
+
+def test_jit_trace_in_progress_is_none_outside_a_trace():
+    from jitmagic.ledger.jaxcompat import jit_trace_in_progress
+
+    assert jit_trace_in_progress() is None
