@@ -14,7 +14,8 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from jitmagic.ledger.signature import Change, Signature, explain_miss
+from jitmagic.ledger.reasons import Change, explain_miss
+from jitmagic.ledger.signature import Signature
 
 MAX_GROUPS = 2048
 SIGNATURES_KEPT = 32  # earlier signatures a reason is diffed against
