@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 python3 -m ruff check .
+python3 -m mypy            # config: [tool.mypy] in pyproject.toml
+lint-imports               # layer contracts: [tool.importlinter] in pyproject.toml
 python3 -m pytest "$@"

@@ -6,7 +6,8 @@ The dialect comes from the ledger's `SourceMap.dialect` ("api" for `jitmagic.jit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from jitmagic.ledger.signature import function_name
 
@@ -22,7 +23,9 @@ def _argnames(static: tuple[str, ...]) -> str:
     return f"static_argnames=({quoted})"
 
 
-def jit_text(dialect: str, fun: object, static: tuple[str, ...], autocond: bool = False) -> str:
+def jit_text(
+    dialect: str, fun: Callable[..., Any], static: tuple[str, ...], autocond: bool = False
+) -> str:
     """How to build the tracked function with ``static`` static (and autocond)."""
     name = function_name(fun)
     if dialect in ("%jit", "%%jitcell"):

@@ -68,7 +68,7 @@ def _filter_traces(eqx: Any, call: Call) -> bool:
 
     def step(arrays: dict[str, Any]) -> Any:
         arguments = {n: eqx.combine(arrays[n], split[n][1]) for n in split}
-        bound = inspect.BoundArguments(call.sig, arguments)  # type: ignore[arg-type]
+        bound = inspect.BoundArguments(call.sig, arguments)
         return call.fun(*bound.args, **bound.kwargs)
 
     try:

@@ -100,7 +100,7 @@ def _compile_like(fun: Any, fdef: ast.FunctionDef, globals_: dict[str, Any]) -> 
             arg.annotation = None
     args.defaults, args.kw_defaults = [], [None] * len(args.kwonlyargs)
     free = list(fun.__code__.co_freevars)
-    factory = ast.FunctionDef(
+    factory = ast.FunctionDef(  # type: ignore[call-arg]  # type_params: a 3.12+ field
         name=_FACTORY, args=ast.arguments(posonlyargs=[], args=[ast.arg(n) for n in free],
                                           kwonlyargs=[], kw_defaults=[], defaults=[]),
         body=[fdef, ast.Return(ast.Name(fdef.name, ast.Load()))], decorator_list=[],

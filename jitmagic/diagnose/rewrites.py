@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from jitmagic.diagnose.patch import Edit
 
@@ -30,7 +32,7 @@ def _seg(source: str, node: ast.AST) -> str:
     return ast.get_source_segment(source, node) or "..."
 
 
-def _replace_segments(source: str, stmt: ast.stmt, changes: list[tuple[ast.AST, str]]) -> Edit:
+def _replace_segments(source: str, stmt: ast.stmt, changes: Sequence[tuple[ast.AST, str]]) -> Edit:
     """``stmt`` with each node's source segment replaced (innermost-last order is fine)."""
     lines = source.splitlines(True)
     first, last = stmt.lineno, stmt.end_lineno or stmt.lineno
@@ -41,8 +43,9 @@ def _replace_segments(source: str, stmt: ast.stmt, changes: list[tuple[ast.AST, 
     def offset(line: int, col: int) -> int:
         return offsets[line - 1] + len(lines[line - 1].encode()[:col].decode()) - base
 
+    located: list[tuple[Any, str]] = list(changes)  # nodes with positions (expr, stmt, ...)
     spans = sorted(((offset(n.lineno, n.col_offset), offset(n.end_lineno, n.end_col_offset), new)
-                    for n, new in changes), reverse=True)
+                    for n, new in located), reverse=True)
     for start, end, new in spans:
         text = text[:start] + new + text[end:]
     return Edit(first, last, text)

@@ -255,7 +255,7 @@ class JitMagics(Magics):
         ]  # evaluated as written, so *xs and **kw work too
         pos, kw = self.shell.ev(f"(lambda *a, **k: (a, k))({', '.join(pieces)})")
         if isinstance(fun, (TrackedFunction, CellFunction)):
-            return fun.graph(*pos, **kw, **opts)  # type: ignore[misc]  # issue 10 bug, lead's fix
+            return fun.graph(*pos, **kw, **opts)
         from jitmagic.graphs.build import graph
 
         return graph(fun, *pos, static_argnames=tuple(args.static), **kw, **opts)
