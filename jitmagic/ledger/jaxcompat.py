@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 
@@ -76,7 +77,7 @@ def jit_trace_in_progress() -> JitTrace | None:
     arguments. None when that frame or a local is not there (JAX changed): the caller
     then records the compile without a signature.
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     for _ in range(_MAX_DEPTH):
         if frame is None:
             return None

@@ -103,7 +103,7 @@ class TrackedFunction(Forwarder):
             return body(*args, **kwargs)
 
         shim.__name__ = self._name  # what JAX's compile events will call it
-        shim.__jitmagic_tracked__ = True  # the compile watch leaves it to this ledger
+        shim.__jitmagic_tracked__ = True  # type: ignore[attr-defined]  # the compile watch leaves it to this ledger
         return shim
 
     def _take_traces(self) -> int:

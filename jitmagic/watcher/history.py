@@ -89,6 +89,7 @@ class History:
                 group.signatures.append(signature)
         if first:
             return Explained("first call", (), 0, group.compiles, group.epoch_jits, group)
+        changes: tuple[Change, ...]
         if signature is None:
             text, changes = UNKNOWN_ARGS, ()
         else:

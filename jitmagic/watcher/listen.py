@@ -103,7 +103,7 @@ def _finish(state: Any, jit_name: str, seconds: float, start: FrameType | None) 
     warn.emit(pending.warnings, frame)
 
 
-def _on_duration(event: str, seconds: float, **kwargs: Any) -> None:
+def _on_duration(event: str, duration_secs: float, **kwargs: str | int) -> None:
     if not _watches or event not in (TRACE, LOWER, COMPILE):
         return
     name = kwargs.get("fun_name")
@@ -116,15 +116,15 @@ def _on_duration(event: str, seconds: float, **kwargs: Any) -> None:
         except Exception:  # a bug of ours must never break the user's compile
             pending = _Pending(CompileRecord(seq=0, name=name, defined_at=None,
                                              call_site=None, key=("name", name)))
-        pending.record.trace_s = seconds
+        pending.record.trace_s = duration_secs
         state.pending[f"jit({name})"] = pending
         while len(state.pending) > _PENDING_KEPT:
             state.pending.pop(next(iter(state.pending)))
     elif event == LOWER:
         if name in state.pending:
-            state.pending[name].record.lower_s += seconds
+            state.pending[name].record.lower_s += duration_secs
     else:
-        _finish(state, name, seconds, start)
+        _finish(state, name, duration_secs, start)
 
 
 def _on_event(event: str, **kwargs: Any) -> None:

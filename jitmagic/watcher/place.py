@@ -106,5 +106,5 @@ def definition(fun: Any) -> tuple[str | None, Any, bool]:
     code = code_of(fun)
     if code is None:
         return None, None, False
-    key = (code.co_filename, code.co_firstlineno, code.co_qualname)
+    key = (code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name))
     return location(code.co_filename, code.co_firstlineno), key, is_jax_file(code.co_filename)
