@@ -29,6 +29,10 @@ from jitmagic.ledger.signature import function_name as fun_name
 __all__ = ["Diagnosis", "classify", "diagnose_error", "diagnose_failed_call", "named_arguments"]
 
 
+# JAX's text for a traced slice bound: JAX 0.10 writes the first, 0.12 the second.
+_SLICE_TEXTS = ("Slice entries must be static", "Array slice indices must have static")
+
+
 def diagnose_error(
     err: BaseException,
     *,
@@ -97,7 +101,7 @@ def classify(err: BaseException) -> str | None:
         return "shape" if "jnp.arange" in msg else "concrete"
     if isinstance(err, TypeError) and msg.startswith("Shapes must be 1D sequences"):
         return "shape"
-    if isinstance(err, IndexError) and msg.startswith("Slice entries must be static"):
+    if isinstance(err, IndexError) and msg.startswith(_SLICE_TEXTS):
         return "slice"
     if isinstance(err, TypeError) and "as an abstract array" in msg and " at path " in msg:
         return "non_array"

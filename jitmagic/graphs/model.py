@@ -29,6 +29,7 @@ _NOISY = frozenset({
     "bwd", "fwd_jaxpr_thunk", "out_trees", "symbolic_zeros", "policy", "prevent_cse",
     "differentiated", "mesh", "in_specs", "out_specs", "check_vma", "auto", "manual_axes",
     "jaxpr_name", "resource_env", "out_dtype", "cond_nconsts", "body_nconsts", "num_carry",
+    "ft_in", "ft_out",
 })
 
 
@@ -110,9 +111,17 @@ class Roles:
     subs: dict[str, SubWiring]
 
 
+def scan_counts(params: dict[str, Any]) -> tuple[int, int]:
+    """(consts, carry) operand counts of a scan: params in JAX 0.10, `ft_in` groups in 0.12."""
+    if "num_consts" in params:
+        return params["num_consts"], params["num_carry"]
+    consts, carry, _ = params["ft_in"].unpack()
+    return len(consts), len(carry)
+
+
 def _scan_roles(eqn: Any) -> Roles:
     """Invars and body invars: consts + carry + xs; results and body outvars: carry + ys."""
-    nc, nk, n = eqn.params["num_consts"], eqn.params["num_carry"], len(eqn.invars)
+    (nc, nk), n = scan_counts(eqn.params), len(eqn.invars)
     res = ("carry",) * nk + ("ys",) * (len(eqn.outvars) - nk)
     ops = ("const",) * nc + ("carry",) * nk + ("xs",) * (n - nc - nk)
     return Roles(ops, res, {"jaxpr": SubWiring(tuple(range(n)), res, "body")})

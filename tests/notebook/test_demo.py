@@ -25,14 +25,18 @@ def executed(tmp_path_factory) -> nbformat.NotebookNode:
 def cell_text(nb: nbformat.NotebookNode, starts: str) -> str:
     """All text output of the code cell whose source starts with `starts`."""
     (cell,) = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(starts)]
-    parts = []
+    parts: list[str] = []
+    previous = None
     for out in cell.outputs:
-        if out.output_type == "stream":
+        if out.output_type == "stream" and previous == out.name:
+            parts[-1] += out.text  # one print may arrive in chunks; frontends join them
+        elif out.output_type == "stream":
             parts.append(out.text)
         elif out.output_type == "error":
             parts.append(f"{out.ename}: {out.evalue}")
         else:
             parts.append(out.get("data", {}).get("text/plain", ""))
+        previous = out.get("name") if out.output_type == "stream" else None
     return "\n".join(parts)
 
 
