@@ -8,25 +8,9 @@ import sys
 import jax
 import jax.numpy as jnp
 import pytest
-from jax import monitoring
 
 import jitmagic
 from jitmagic.errors import RecompileWarning
-from jitmagic.ledger.events import COMPILE
-
-
-@pytest.fixture
-def jax_compiles():
-    """Every backend compile JAX reports, straight from `jax.monitoring`."""
-    seen: list[str] = []
-
-    def listener(event: str, seconds: float, **kwargs: object) -> None:
-        if event == COMPILE:
-            seen.append(str(kwargs.get("fun_name")))
-
-    monitoring.register_event_duration_secs_listener(listener)
-    yield seen
-    monitoring.unregister_event_duration_listener(listener)
 
 
 @functools.partial(jax.jit, static_argnames="n")
