@@ -1,8 +1,8 @@
 """The only module that touches private JAX (or JAX-library) API.
 
 Each function here names the private detail it relies on and degrades to a
-public-API fallback; tests/ledger/test_jaxcompat.py fails loudly when JAX (or, for
-`equinox_call_in_progress`, equinox) changes it.
+public-API fallback; tests/ledger/test_jaxcompat.py (and, for the compile watch's
+reads, tests/watch/test_compat_canaries.py) fails loudly when JAX or equinox changes it.
 """
 
 from __future__ import annotations
