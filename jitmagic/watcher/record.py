@@ -50,7 +50,8 @@ class CompileRecord:
 
     def __str__(self) -> str:
         where = f" at {self.call_site}" if self.call_site else ""
-        return f"{self.name}{where}: {self.reason or '?'} [{self.total_s * 1e3:.1f} ms]"
+        cache = f", persistent-cache {self.persistent_cache}" if self.persistent_cache else ""
+        return f"{self.name}{where}: {self.reason or '?'} [{self.total_s * 1e3:.1f} ms{cache}]"
 
 
 @dataclass
