@@ -45,7 +45,13 @@ class CompileRecord:
         return self.trace_s + self.lower_s + self.compile_s
 
     def brief(self) -> str:
-        """`train_step (batch: f32[32,784] → f32[17,784])`, as the cell line says it."""
+        """`train_step (batch: f32[32,784] → f32[17,784])`, as the cell line says it.
+
+        A re-created jit is just `(re-created jit)` here, so a loop's N of them repeat
+        one text the cell line can count; the table and `str()` keep the full reason.
+        """
+        if self.recreated and not self.changes:
+            return f"{self.name} (re-created jit)"
         return f"{self.name} ({self.reason})" if self.reason else self.name
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 import jitmagic
 from jitmagic.errors import RecompileWarning
+from jitmagic.watcher.table import CellSummary
 
 
 @functools.partial(jax.jit, static_argnames="n")
@@ -97,6 +98,8 @@ def test_jit_recreated_in_a_loop_warns_once_with_the_line(jax_compiles):
     assert lam[0].reason == "first call"
     assert lam[-1].recreated == 6
     assert lam[-1].reason.startswith("re-created jit")
+    line = CellSummary(w.compiles, w.table()).line()
+    assert "<lambda> (first call), <lambda> (re-created jit) ×5" in line
 
 
 def test_shape_churn_warns_for_an_untracked_function():
