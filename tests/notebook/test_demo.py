@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -103,3 +104,38 @@ def test_dashboard_static_copy_shows_final_counts(executed):
     text = cell_text(executed, "%jit conditional_double --static threshold --autocond\n")
     assert "calls 4 · hits 2 · misses 2" in text
     assert "threshold: 0.0 → 10.0 (static)" in text
+
+
+def _watch_rows(table: str) -> dict[str, int]:
+    """`%jitwatch` text table -> {function (with its [tracked] tag): compiles}."""
+    rows = {}
+    for line in table.splitlines()[1:-1]:
+        match = re.match(r"(\S+(?: \[tracked\]| \[jax op\])?)\s+(\d+)\s", line)
+        assert match, line
+        rows[match[1]] = int(match[2])
+    return rows
+
+
+def test_compile_watch_catches_the_partial_batch_and_the_jit_in_a_loop(executed):
+    train = cell_text(executed, "@jax.jit\ndef train_step")
+    assert "compiled 2× in " in train
+    assert "train_step (first call), train_step (batch: f32[32,8] → f32[6,8])" in train
+    loop = cell_text(executed, "losses = []\nfor start")
+    assert "RecompileWarning: jitmagic: `eval_loss` (defined at In[" in loop
+    assert "create the jitted function once, outside the loop" in loop
+    assert "compiled 8× in " in loop
+    assert "eval_loss (first call), eval_loss (re-created jit) ×7" in loop
+    fixed = cell_text(executed, "@jax.jit\ndef eval_loss_once")
+    assert "compiled 1× in " in fixed
+    assert "eval_loss_once (first call)" in fixed
+    assert "RecompileWarning" not in fixed
+    rows = _watch_rows(cell_text(executed, "%jitwatch --sort compiles"))
+    assert rows["eval_loss"] == 8
+    assert rows["train_step"] == 2
+    assert rows["eval_loss_once"] == 1
+    assert rows["scale_static [tracked]"] == 10  # tracked compiles once each, not twice
+    assert "scale_static" not in rows
+
+
+def test_cells_that_compile_nothing_show_no_watch_line(executed):
+    assert "compiled" not in cell_text(executed, "print(scale.stats")
