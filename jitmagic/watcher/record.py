@@ -74,6 +74,7 @@ class FunctionSummary:
     last_reason: str = ""
     last_seq: int = 0
     recreated: int = 0
+    persistent_hits: int = 0  # compiles loaded from the persistent compilation cache
     internal: bool = False
     tracked: str | None = None
     call_sites: Counter = field(default_factory=Counter)
@@ -90,6 +91,7 @@ class FunctionSummary:
         self.last_reason = record.reason
         self.last_seq = record.seq
         self.recreated = max(self.recreated, record.recreated)
+        self.persistent_hits += record.persistent_cache == "hit"
         self.tracked = self.tracked or record.tracked
         site = record.call_site or "?"
         if site in self.call_sites or len(self.call_sites) < CALL_SITES_KEPT:

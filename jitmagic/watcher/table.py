@@ -25,7 +25,9 @@ _HEAD = ("function", "compiles", "time", "last reason", "call sites", "defined a
 
 def _row(s: FunctionSummary) -> tuple[str, ...]:
     name = s.name + (" [tracked]" if s.tracked else "") + (" [jax op]" if s.internal else "")
-    return (name, str(s.compiles), f"{s.total_s:.3f} s", s.last_reason, s.sites_text(),
+    time = f"{s.total_s:.3f} s" + (f" ({s.persistent_hits} from disk cache)"
+                                    if s.persistent_hits else "")
+    return (name, str(s.compiles), time, s.last_reason, s.sites_text(),
             s.defined_at or "?")
 
 

@@ -45,6 +45,7 @@ def test_cold_compile_is_a_miss_and_a_reload_is_a_hit(persistent_cache, jax_comp
     assert any(p.name.startswith("jit_mm-") for p in persistent_cache.iterdir())
     assert "persistent-cache hit" in str(mine[1])
     assert "persistent-cache miss" in str(mine[0])
+    assert "(1 from disk cache)" in str(w.table())
 
 
 def test_without_the_cache_dir_nothing_is_claimed(jax_compiles):
@@ -55,3 +56,4 @@ def test_without_the_cache_dir_nothing_is_claimed(jax_compiles):
     (rec,) = w.by_name("mm")
     assert rec.persistent_cache is None
     assert "persistent-cache" not in str(rec)
+    assert "disk cache" not in str(w.table())
