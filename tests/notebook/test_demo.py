@@ -26,11 +26,19 @@ def executed(tmp_path_factory) -> nbformat.NotebookNode:
 def cell_text(nb: nbformat.NotebookNode, starts: str) -> str:
     """All text output of the code cell whose source starts with `starts`."""
     (cell,) = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(starts)]
-    parts = []
+    parts: list[str] = []
+    stream = None  # the name of the stream the last part came from
     for out in cell.outputs:
         if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type == "error":
+            # the kernel may flush one print in several messages: join them as the user sees them
+            if stream == out.name:
+                parts[-1] += out.text
+            else:
+                parts.append(out.text)
+            stream = out.name
+            continue
+        stream = None
+        if out.output_type == "error":
             parts.append(f"{out.ename}: {out.evalue}")
         else:
             parts.append(out.get("data", {}).get("text/plain", ""))
