@@ -180,6 +180,39 @@ print(scale_traced.stats)"""),
 %jaxpr running_sum(jnp.arange(5.0))"""),
     ("md", """Every tracked function in this notebook, and what its compiles cost:"""),
     ("code", """%jitstats"""),
+    ("md", """## 9. The compile watch: every compile, wrapped or not
+`%jitstats` knows only the functions you gave to jitmagic. The compile watch (on since
+`%load_ext jitmagic`) sees every compile in the notebook: a plain `jax.jit`, `flax.nnx.jit`,
+`equinox.filter_jit`, an optax step. A cell that compiled gets one line under it (click it
+for the table): what compiled, why, and what it cost. An untracked training loop, whose
+last batch is shorter:"""),
+    ("code", """@jax.jit
+def train_step(w, batch):
+    loss, grad = jax.value_and_grad(lambda w: ((batch @ w - 1.0) ** 2).mean())(w)
+    return w - 0.1 * grad, loss
+
+data, w = jnp.ones((70, 8)), jnp.zeros(8)
+for start in range(0, len(data), 32):  # batches of 32, 32, then the last 6
+    w, loss = train_step(w, data[start:start + 32])"""),
+    ("md", """The last partial batch compiled `train_step` a second time, and the line says so
+(`batch: f32[32,8] → f32[6,8]`; pad it, or drop it, to compile once). Now a classic
+cause of a slow loop: a jitted function created *inside* the loop. Each new function
+object starts with an empty cache, so every iteration compiles; the watch warns with
+the line and the fix."""),
+    ("code", """losses = []
+for start in range(0, 64, 8):
+    @jax.jit
+    def eval_loss(batch):
+        return ((batch @ w - 1.0) ** 2).mean()
+    losses.append(eval_loss(data[start:start + 8]))"""),
+    ("code", """@jax.jit
+def eval_loss_once(batch):  # the fix: jitted once, outside the loop
+    return ((batch @ w - 1.0) ** 2).mean()
+
+losses = [eval_loss_once(data[start:start + 8]) for start in range(0, 64, 8)]"""),
+    ("md", """The session's table (`%jitwatch --sort compiles`), and from Python,
+`with jitmagic.watch() as w: ...` then `w.table()`:"""),
+    ("code", """%jitwatch --sort compiles"""),
 ]
 
 

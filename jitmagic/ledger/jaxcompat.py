@@ -1,11 +1,13 @@
-"""The only module that touches private JAX API.
+"""The only module that touches private JAX (or JAX-library) API.
 
 Each function here names the private detail it relies on and degrades to a
-public-API fallback; tests/test_jaxcompat.py fails loudly when JAX changes it.
+public-API fallback; tests/ledger/test_jaxcompat.py (and, for the compile watch's
+reads, tests/watch/test_compat_canaries.py) fails loudly when JAX or equinox changes it.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +98,59 @@ def jit_trace_in_progress() -> JitTrace | None:
             arg_names=tuple(dbg.arg_names) if dbg.arg_names is not None else None,
             avals=tuple(local["avals"]), src_info=getattr(dbg, "func_src_info", None),
         )
+    except Exception:
+        return None
+    finally:
+        del frame
+
+
+@dataclass(frozen=True)
+class WrapperCall:
+    """The user's function and arguments as a wrapping library received them."""
+
+    fun: Any
+    args: tuple
+    kwargs: dict
+
+
+_EQX_FRAME = ("_call", os.path.join("equinox", "_jit.py"))
+_EQX_DEPTH = 40
+
+
+def is_equinox_wrapper(fun: Any) -> bool:
+    """True for the function equinox's `filter_jit` hands to `jax.jit` (it lives in `_jit.py`).
+
+    Its arguments are `(dynamic_donate, dynamic_nodonate, static)`: meaningless to the
+    user, so when `equinox_call_in_progress` fails the watch records no signature.
+    """
+    code = getattr(fun, "__code__", None)
+    return code is not None and code.co_filename.endswith(_EQX_FRAME[1])
+
+
+def equinox_call_in_progress(frame: FrameType | None = None) -> WrapperCall | None:
+    """The user's function and arguments of the `equinox.filter_jit` call now tracing.
+
+    Reads the locals `jit_wrapper`, `args`, `kwargs` of the private
+    `equinox._jit._call(jit_wrapper, is_lower, args, kwargs)` frame, and the user's
+    function as `jit_wrapper.__wrapped__`. None when that frame or a local is not there
+    (equinox changed, or no equinox call is on the stack).
+    """
+    frame = frame if frame is not None else sys._getframe(1)
+    for _ in range(_EQX_DEPTH):
+        if frame is None:
+            return None
+        code = frame.f_code
+        if code.co_name == _EQX_FRAME[0] and code.co_filename.endswith(_EQX_FRAME[1]):
+            break
+        frame = frame.f_back
+    else:
+        return None
+    try:
+        local = frame.f_locals
+        fun = local["jit_wrapper"].__wrapped__
+        if not callable(fun):
+            return None
+        return WrapperCall(fun, tuple(local["args"]), dict(local["kwargs"]))
     except Exception:
         return None
     finally:

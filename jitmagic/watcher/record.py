@@ -45,12 +45,19 @@ class CompileRecord:
         return self.trace_s + self.lower_s + self.compile_s
 
     def brief(self) -> str:
-        """`train_step (batch: f32[32,784] → f32[17,784])`, as the cell line says it."""
+        """`train_step (batch: f32[32,784] → f32[17,784])`, as the cell line says it.
+
+        A re-created jit is just `(re-created jit)` here, so a loop's N of them repeat
+        one text the cell line can count; the table and `str()` keep the full reason.
+        """
+        if self.recreated and not self.changes:
+            return f"{self.name} (re-created jit)"
         return f"{self.name} ({self.reason})" if self.reason else self.name
 
     def __str__(self) -> str:
         where = f" at {self.call_site}" if self.call_site else ""
-        return f"{self.name}{where}: {self.reason or '?'} [{self.total_s * 1e3:.1f} ms]"
+        cache = f", persistent-cache {self.persistent_cache}" if self.persistent_cache else ""
+        return f"{self.name}{where}: {self.reason or '?'} [{self.total_s * 1e3:.1f} ms{cache}]"
 
 
 @dataclass
@@ -67,6 +74,7 @@ class FunctionSummary:
     last_reason: str = ""
     last_seq: int = 0
     recreated: int = 0
+    persistent_hits: int = 0  # compiles loaded from the persistent compilation cache
     internal: bool = False
     tracked: str | None = None
     call_sites: Counter = field(default_factory=Counter)
@@ -83,6 +91,7 @@ class FunctionSummary:
         self.last_reason = record.reason
         self.last_seq = record.seq
         self.recreated = max(self.recreated, record.recreated)
+        self.persistent_hits += record.persistent_cache == "hit"
         self.tracked = self.tracked or record.tracked
         site = record.call_site or "?"
         if site in self.call_sites or len(self.call_sites) < CALL_SITES_KEPT:

@@ -4,7 +4,7 @@ Three tiers, best first, so reasons name the user's arguments as the ledger does
 
 1. a wrapping library whose own frame still holds the user's function and arguments
    (equinox's `filter_jit`: its jitted function takes `(dynamic_donate, dynamic_nodonate,
-   static)`, meaningless to the user); see `_equinox_call`;
+   static)`, meaningless to the user); read by `jaxcompat.equinox_call_in_progress`;
 2. the callable given to `jax.jit` with its arguments (plain `jax.jit`, `nnx.jit`, whose
    `JitFn` carries the user's signature through `functools.wraps`): the ledger's own
    `build_signature`, statics included;
@@ -13,7 +13,6 @@ Three tiers, best first, so reasons name the user's arguments as the ledger does
 
 from __future__ import annotations
 
-import os
 import sys
 from types import FrameType
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jitmagic.ledger.jaxcompat import JitTrace
+from jitmagic.ledger.jaxcompat import JitTrace, equinox_call_in_progress, is_equinox_wrapper
 from jitmagic.ledger.signature import (
     ArgSignature,
     LeafSignature,
@@ -32,28 +31,9 @@ from jitmagic.ledger.signature import (
     positional_names,
 )
 
-_EQX_FILE = os.path.join("equinox", "_jit.py")
-_MAX_DEPTH = 40
-
 
 def _is_array(x: Any) -> bool:
     return isinstance(x, (jax.Array, np.ndarray, np.generic))
-
-
-def _equinox_call(frame: FrameType | None) -> tuple[Any, tuple, dict] | None:
-    """(user function, args, kwargs) from equinox's `_call(jit_wrapper, is_lower, args, kwargs)`."""
-    for _ in range(_MAX_DEPTH):
-        if frame is None:
-            return None
-        code = frame.f_code
-        if code.co_name == "_call" and code.co_filename.endswith(_EQX_FILE):
-            local = frame.f_locals
-            try:
-                return local["jit_wrapper"]._static_fun, tuple(local["args"]), dict(local["kwargs"])
-            except Exception:
-                return None
-        frame = frame.f_back
-    return None
 
 
 def _filtered_arg(name: str, passed: str, value: Any) -> ArgSignature:
@@ -88,14 +68,19 @@ def _leaf_signature(trace: JitTrace) -> Signature | None:
 
 
 def signature_of(trace: JitTrace, frame: FrameType | None = None) -> tuple[Any, Signature | None]:
-    """(the user's function, the call's signature) for one traced jit."""
-    eqx = _equinox_call(frame if frame is not None else sys._getframe(1))
-    if eqx is not None:
-        fun, args, kwargs = eqx
+    """(the user's function, the call's signature) for one traced jit.
+
+    An equinox call whose frame cannot be read gives (None, None): equinox's own
+    wrapper and its `(dynamic_donate, ...)` arguments would only mislead.
+    """
+    if is_equinox_wrapper(trace.fun):
+        call = equinox_call_in_progress(frame if frame is not None else sys._getframe(1))
+        if call is None:
+            return None, None
         try:
-            return fun, _filtered_signature(fun, args, kwargs)
+            return call.fun, _filtered_signature(call.fun, call.args, call.kwargs)
         except Exception:
-            pass
+            return call.fun, None
     try:
         return trace.fun, build_signature(trace.fun, trace.args, trace.kwargs,
                                           trace.static_argnums, trace.static_argnames)

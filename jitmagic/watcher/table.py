@@ -7,6 +7,7 @@ and saved notebooks all get the same static copy.
 from __future__ import annotations
 
 import html
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +25,9 @@ _HEAD = ("function", "compiles", "time", "last reason", "call sites", "defined a
 
 def _row(s: FunctionSummary) -> tuple[str, ...]:
     name = s.name + (" [tracked]" if s.tracked else "") + (" [jax op]" if s.internal else "")
-    return (name, str(s.compiles), f"{s.total_s:.3f} s", s.last_reason, s.sites_text(),
+    time = f"{s.total_s:.3f} s" + (f" ({s.persistent_hits} from disk cache)"
+                                    if s.persistent_hits else "")
+    return (name, str(s.compiles), time, s.last_reason, s.sites_text(),
             s.defined_at or "?")
 
 
@@ -82,11 +85,8 @@ class CellSummary:
 
     def line(self) -> str:
         seconds = sum(r.total_s for r in self.records)
-        parts: list[str] = []
-        for r in self.records:
-            text = r.brief()
-            if text not in parts:
-                parts.append(text)
+        counts = Counter(r.brief() for r in self.records)  # first-seen order, counted
+        parts = [f"{text} ×{n}" if n > 1 else text for text, n in counts.items()]
         shown = ", ".join(parts[:4]) + (f", … ({len(parts) - 4} more)" if len(parts) > 4 else "")
         extra = f" (+{self.internal} jax op compiles)" if self.internal else ""
         return f"compiled {len(self.records)}× in {seconds:.2f} s: {shown}{extra}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -26,17 +27,21 @@ def cell_text(nb: nbformat.NotebookNode, starts: str) -> str:
     """All text output of the code cell whose source starts with `starts`."""
     (cell,) = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(starts)]
     parts: list[str] = []
-    previous = None
+    stream = None  # the name of the stream the last part came from
     for out in cell.outputs:
-        if out.output_type == "stream" and previous == out.name:
-            parts[-1] += out.text  # one print may arrive in chunks; frontends join them
-        elif out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type == "error":
+        if out.output_type == "stream":
+            # the kernel may flush one print in several messages: join them as the user sees them
+            if stream == out.name:
+                parts[-1] += out.text
+            else:
+                parts.append(out.text)
+            stream = out.name
+            continue
+        stream = None
+        if out.output_type == "error":
             parts.append(f"{out.ename}: {out.evalue}")
         else:
             parts.append(out.get("data", {}).get("text/plain", ""))
-        previous = out.get("name") if out.output_type == "stream" else None
     return "\n".join(parts)
 
 
@@ -107,3 +112,38 @@ def test_dashboard_static_copy_shows_final_counts(executed):
     text = cell_text(executed, "%jit conditional_double --static threshold --autocond\n")
     assert "calls 4 · hits 2 · misses 2" in text
     assert "threshold: 0.0 → 10.0 (static)" in text
+
+
+def _watch_rows(table: str) -> dict[str, int]:
+    """`%jitwatch` text table -> {function (with its [tracked] tag): compiles}."""
+    rows = {}
+    for line in table.splitlines()[1:-1]:
+        match = re.match(r"(\S+(?: \[tracked\]| \[jax op\])?)\s+(\d+)\s", line)
+        assert match, line
+        rows[match[1]] = int(match[2])
+    return rows
+
+
+def test_compile_watch_catches_the_partial_batch_and_the_jit_in_a_loop(executed):
+    train = cell_text(executed, "@jax.jit\ndef train_step")
+    assert "compiled 2× in " in train
+    assert "train_step (first call), train_step (batch: f32[32,8] → f32[6,8])" in train
+    loop = cell_text(executed, "losses = []\nfor start")
+    assert "RecompileWarning: jitmagic: `eval_loss` (defined at In[" in loop
+    assert "create the jitted function once, outside the loop" in loop
+    assert "compiled 8× in " in loop
+    assert "eval_loss (first call), eval_loss (re-created jit) ×7" in loop
+    fixed = cell_text(executed, "@jax.jit\ndef eval_loss_once")
+    assert "compiled 1× in " in fixed
+    assert "eval_loss_once (first call)" in fixed
+    assert "RecompileWarning" not in fixed
+    rows = _watch_rows(cell_text(executed, "%jitwatch --sort compiles"))
+    assert rows["eval_loss"] == 8
+    assert rows["train_step"] == 2
+    assert rows["eval_loss_once"] == 1
+    assert rows["scale_static [tracked]"] == 10  # tracked compiles once each, not twice
+    assert "scale_static" not in rows
+
+
+def test_cells_that_compile_nothing_show_no_watch_line(executed):
+    assert "compiled" not in cell_text(executed, "print(scale.stats")

@@ -87,3 +87,20 @@ def test_unload_removes_the_watch(ip):
     assert not any(type(c).__name__ == "JitMagics" for c in ip.configurables)
     ip.run_line_magic("load_ext", "jitmagic")
     assert listen.active() == 1
+
+
+def test_readme_documents_every_jitwatch_flag_and_choice():
+    from pathlib import Path
+
+    from jitmagic.notebook.watchmagic import WatchMagics
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### `%jitwatch")[1].split("\n### ")[0]
+    words = [opt for action in WatchMagics.jitwatch.parser._actions
+             for opt in (*action.option_strings, *(action.choices or ()))
+             if opt not in ("-h", "--help")]
+    assert "--sort" in words
+    assert "off" in words
+    missing = [word for word in words if word not in section]
+    assert not missing, f"%jitwatch: missing from the README: {missing}"
+    assert "%config JitMagics.watch = False" in section

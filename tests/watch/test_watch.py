@@ -8,25 +8,10 @@ import sys
 import jax
 import jax.numpy as jnp
 import pytest
-from jax import monitoring
 
 import jitmagic
 from jitmagic.errors import RecompileWarning
-from jitmagic.ledger.events import COMPILE
-
-
-@pytest.fixture
-def jax_compiles():
-    """Every backend compile JAX reports, straight from `jax.monitoring`."""
-    seen: list[str] = []
-
-    def listener(event: str, seconds: float, **kwargs: object) -> None:
-        if event == COMPILE:
-            seen.append(str(kwargs.get("fun_name")))
-
-    monitoring.register_event_duration_secs_listener(listener)
-    yield seen
-    monitoring.unregister_event_duration_listener(listener)
+from jitmagic.watcher.table import CellSummary
 
 
 @functools.partial(jax.jit, static_argnames="n")
@@ -113,6 +98,8 @@ def test_jit_recreated_in_a_loop_warns_once_with_the_line(jax_compiles):
     assert lam[0].reason == "first call"
     assert lam[-1].recreated == 6
     assert lam[-1].reason.startswith("re-created jit")
+    line = CellSummary(w.compiles, w.table()).line()
+    assert "<lambda> (first call), <lambda> (re-created jit) ×5" in line
 
 
 def test_shape_churn_warns_for_an_untracked_function():
