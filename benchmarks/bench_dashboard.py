@@ -37,15 +37,20 @@ def _loop(f: Callable[..., Any], x: Any, calls: int) -> float:
 
 def _with_dashboard(tracked: Any, x: Any, calls: int, updates: list[int]) -> float:
     """One loop with a displayed dashboard; checks the final numbers are exact."""
-    from jitmagic.dashboard import widgets as dash
+    import json
 
-    board = dash.Dashboard(tracked, key="bench")
-    board._repr_mimebundle_()  # displayed: registered with the (now running) poller
+    from jitmagic.dashboard import live, poller
+
+    sent: list[str] = []  # what a kernel would send: the serialized bundle
+    board = live.Dashboard(tracked, key="bench", publish=lambda b: sent.append(json.dumps(b)))
+    board._repr_mimebundle_()
+    poller.POLLER.add(board.key, board)  # displayed: polled by the (now running) thread
     before = board.updates
     seconds = _loop(tracked, x, calls)
-    dash.flush()
+    poller.flush()
     updates.append(board.updates - before)
-    assert board.calls.value == str(tracked.stats.calls), "final numbers must be exact"
+    exact = f"class='jm-calls'>{tracked.stats.calls}<"
+    assert exact in json.loads(sent[-1])["text/html"], "final numbers must be exact"
     board.close()
     return seconds
 
@@ -56,7 +61,7 @@ def measure(calls: int, repeat: int) -> dict[str, Any]:
     import jax.numpy as jnp
 
     import jitmagic
-    from jitmagic.dashboard import widgets as dash
+    from jitmagic.dashboard import poller
 
     def conditional_double(x: Any, threshold: float) -> Any:
         return jnp.where(x > threshold, x * 2, x)
@@ -77,9 +82,9 @@ def measure(calls: int, repeat: int) -> dict[str, Any]:
     order = list(cases)
     for r in range(repeat):
         for case in order[r % 3:] + order[: r % 3]:  # rotate: no case always runs first
-            dash.shutdown()
+            poller.shutdown()
             times[case].append(cases[case]() / calls)
-    dash.shutdown()
+    poller.shutdown()
     return {"times": times, "updates": updates, "misses": tracked.stats.misses}
 
 

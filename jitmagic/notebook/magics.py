@@ -85,9 +85,9 @@ class JitMagics(Magics):
             raise UsageError(f"bad arguments: {line!r}") from None
 
     def _show_dashboard(self, tracked: Any, key: str) -> None:
-        from jitmagic.dashboard.widgets import show_dashboard
+        from jitmagic.dashboard.live import show_dashboard
 
-        show_dashboard(tracked, key=key)
+        show_dashboard(tracked, key=key, live=_in_kernel(self.shell))
 
     @magic_arguments()
     @argument("name", help="a function in the notebook namespace; rebound to a tracked jit")
@@ -281,9 +281,14 @@ class JitMagics(Magics):
     def jitstats(self, line: str) -> Any:
         """The ledger of every tracked function, e.g. `%jitstats --sort compile`."""
         args = self._parse(self.jitstats, line)
-        from jitmagic.dashboard.widgets import StatsBoard
+        from jitmagic.dashboard.live import show_stats
 
-        return StatsBoard(tracked_functions(), sort=args.sort)
+        show_stats(tracked_functions(), sort=args.sort, live=_in_kernel(self.shell))
+
+
+def _in_kernel(shell: Any) -> bool:
+    """A Jupyter kernel (not a terminal, which would print every live update)."""
+    return getattr(shell, "kernel", None) is not None
 
 
 def unregister(shell: Any) -> None:
