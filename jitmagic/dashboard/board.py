@@ -15,7 +15,14 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from jitmagic.dashboard.signatures import WEAK_NOTE, Part, compact, full_lines, has_weak
+from jitmagic.dashboard.signatures import (
+    WEAK_NOTE,
+    Part,
+    compact,
+    compact_text,
+    full_lines,
+    has_weak,
+)
 from jitmagic.dashboard.views import HIT_NOTE, MUTED, NUM, churn_notes, kind_text, ms, percent
 from jitmagic.ledger.records import CacheEntry
 
@@ -67,7 +74,7 @@ def board_text(tracked: Any) -> str:
     if entries:
         lines.append("  " + " | ".join(COLUMNS))
     for i, e in enumerate(entries):
-        sig = ", ".join(p.text for p in compact(e, entries[:i])[1])
+        sig = compact_text(e, entries[:i])
         lines.append(" | ".join((f"  #{e.index}", e.reason, sig, *_times(e))))
     if stats.evicted:
         lines.append(f"  ({stats.evicted} older entries evicted; counted in the totals)")

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from jitmagic.ledger.reasons import differences
 from jitmagic.ledger.records import CacheEntry
-from jitmagic.ledger.signature import ArgSignature, LeafSignature, Signature, differences
+from jitmagic.ledger.signature import ArgSignature, LeafSignature, Signature
 
 WEAK_NOTE = ("~ marks a weak type (e.g. ~f32[]): a Python scalar's dtype, which yields to "
              "the dtype it meets; passing an array instead is a different signature")
@@ -35,17 +36,24 @@ def nearest(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> CacheEntry | No
     return min(reversed(earlier), key=lambda e: len(differences(e.signature, entry.signature)))
 
 
-def _leaf_text(leaf: LeafSignature) -> str:
-    return f"{leaf.path}: {leaf.short}"
+def _leaf_text(leaf: LeafSignature, arg: str = "") -> str:
+    """`[0]['w']: f32[784,128]`: inside `params: {...}` the path drops the repeated name."""
+    path = leaf.path[len(arg):] if arg and leaf.path.startswith(arg) else leaf.path
+    return f"{path or leaf.path}: {leaf.short}"
 
 
 def _full(arg: ArgSignature) -> str:
-    return arg.describe()
+    if arg.static or (len(arg.leaves) == 1 and arg.leaves[0].path == arg.name):
+        return arg.describe()
+    return f"{arg.name}: {{{', '.join(_leaf_text(x, arg.name) for x in arg.leaves)}}}"
 
 
-def _count(arg: ArgSignature) -> str:
+def _same_name(arg: ArgSignature) -> str:
+    """How an unchanged argument is summarised: `params (6 leaves)`, `x`, `lr=0.01`."""
+    if arg.static:
+        return arg.describe()
     n = len(arg.leaves)
-    return f"{n} leaves, " if n > 1 else ""
+    return f"{arg.name} ({n} leaves)" if n > 1 else arg.name
 
 
 def _arg_part(arg: ArgSignature, old: ArgSignature | None, base: int) -> Part:
@@ -55,23 +63,23 @@ def _arg_part(arg: ArgSignature, old: ArgSignature | None, base: int) -> Part:
     if arg.static:
         if differences(Signature((old,)), Signature((arg,))):
             return Part(_full(arg), changed=True)
-        return Part(_full(arg), same=True)
+        return Part(_same_name(arg), same=True)
     if old.treedef != arg.treedef:
         return Part(_full(arg), changed=True)
     changed = [new for prev, new in zip(old.leaves, arg.leaves, strict=True) if prev != new]
     if not changed:
-        return Part(f"{arg.name}: {_count(arg)}same as #{base}", same=True)
+        return Part(_same_name(arg), same=True)
     if len(arg.leaves) == 1 and arg.leaves[0].path == arg.name:
         return Part(_full(arg), changed=True)
     rest = len(arg.leaves) - len(changed)
     tail = f", {rest} more same as #{base}" if rest else ""
-    return Part(f"{arg.name}: {{{', '.join(_leaf_text(c) for c in changed)}}}{tail}",
+    return Part(f"{arg.name}: {{{', '.join(_leaf_text(c, arg.name) for c in changed)}}}{tail}",
                 changed=True)
 
 
 def compact(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> tuple[CacheEntry | None,
                                                                         list[Part]]:
-    """The entry's one-line parts (changed first, then the summarised same ones) and base."""
+    """The entry's one-line parts and its base: what changed, then one `same as #n: ...`."""
     base = nearest(entry, earlier)
     if base is None:
         return None, [Part(_full(a)) for a in entry.signature.args]
@@ -80,7 +88,9 @@ def compact(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> tuple[CacheEntr
     gone = [Part(f"{name}: not passed", changed=True) for name in before
             if name not in {a.name for a in entry.signature.args}]
     parts += gone
-    return base, [p for p in parts if not p.same] + [p for p in parts if p.same]
+    same = [p.text for p in parts if p.same]
+    summary = [Part(f"same as #{base.index}: {', '.join(same)}", same=True)] if same else []
+    return base, [p for p in parts if not p.same] + summary
 
 
 def compact_text(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> str:
@@ -96,7 +106,7 @@ def full_lines(entry: CacheEntry, limit: int = 2000) -> list[str]:
             lines.append(arg.describe())
             continue
         lines.append(f"{arg.name}: {len(arg.leaves)} leaves")
-        lines += [f"  {_leaf_text(leaf)}" for leaf in arg.leaves]
+        lines += [f"  {_leaf_text(leaf, arg.name)}" for leaf in arg.leaves]
     if len(lines) > limit:
         lines = [*lines[:limit], f"… {len(lines) - limit} more lines"]
     return lines

@@ -217,7 +217,7 @@ class JitMagics(Magics):
         cellfn = self.cells.get(plan.key)
         if cellfn is None:
             cellfn = self.cells[plan.key] = CellFunction(
-                plan, self.shell.user_ns, name=args.name or f"jitcell_{plan.key[:6]}",
+                plan, self.shell.user_ns, name=args.name or _cell_name(plan, self.shell),
                 autocond=args.autocond, max_compiles=args.max_compiles)
         if args.show_source:
             print(cellfn.body_source)
@@ -284,6 +284,11 @@ class JitMagics(Magics):
         from jitmagic.dashboard.live import show_stats
 
         show_stats(tracked_functions(), sort=args.sort, live=_in_kernel(self.shell))
+
+
+def _cell_name(plan: Any, shell: Any) -> str:
+    """An unnamed cell's listed name: its first assigned name, else `cell [12]` (its In[])."""
+    return plan.outputs[0] if plan.outputs else f"cell [{shell.execution_count}]"
 
 
 def _in_kernel(shell: Any) -> bool:
