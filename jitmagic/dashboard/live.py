@@ -144,14 +144,16 @@ class StatsBoard(LiveView):
         return stats_html(self.functions, self.sort)
 
 
-def show(view: LiveView, live: bool = True) -> LiveView:
+Display = Callable[..., Any]  # IPython's `display`, passed in by the notebook glue
+
+
+def show(view: LiveView, display: Display, live: bool = True) -> LiveView:
     """Display `view` once with a display id; when `live`, keep it updated in place.
 
-    `live` is False outside a kernel (a terminal would print every update), where the view
-    is shown once. Showing a view under a key closes the one shown before under it.
+    `display` is IPython's (the notebook glue passes it, so this package never imports
+    IPython). `live` is False outside a kernel (a terminal would print every update), where
+    the view is shown once. Showing a view under a key closes the one shown before under it.
     """
-    from IPython.display import display
-
     handle = display(view, display_id=True)
     if live and handle is not None:
         view.publish = lambda bundle: handle.update(bundle, raw=True)
@@ -159,15 +161,16 @@ def show(view: LiveView, live: bool = True) -> LiveView:
     return view
 
 
-def show_dashboard(tracked: Any, key: str, live: bool = True) -> Dashboard:
+def show_dashboard(tracked: Any, key: str, display: Display, live: bool = True) -> Dashboard:
     """Display a live dashboard for `tracked`, replacing the last one shown under `key`."""
     board = Dashboard(tracked, key=key)
-    show(board, live)
+    show(board, display, live)
     return board
 
 
-def show_stats(functions: Iterable[Any], sort: str = "misses", live: bool = True) -> StatsBoard:
+def show_stats(functions: Iterable[Any], display: Display, sort: str = "misses",
+               live: bool = True) -> StatsBoard:
     """Display the live `%jitstats` table (one per notebook: a new one replaces the old)."""
     board = StatsBoard(functions, sort=sort)
-    show(board, live)
+    show(board, display, live)
     return board

@@ -15,6 +15,7 @@ import warnings
 import jax.numpy as jnp
 import pytest
 import realmodels as rm
+from IPython.display import display
 
 import jitmagic
 from jitmagic.dashboard import live as dash
@@ -160,10 +161,11 @@ def test_cell_end_resends_once_per_change(fn):
 
 
 def test_show_dashboard_replaces_previous_for_same_key(fn, capsys):
-    boards = [dash.show_dashboard(fn, key="cell:demo", live=False) for _ in range(50)]
+    boards = [dash.show_dashboard(fn, key="cell:demo", display=display, live=False)
+              for _ in range(50)]
     assert _poller.dashboard_count() == 1
     assert _poller.POLLER._boards["cell:demo"] is boards[-1]
-    dash.show_dashboard(fn, key="cell:other", live=False)
+    dash.show_dashboard(fn, key="cell:other", display=display, live=False)
     assert _poller.dashboard_count() == 2
     assert "calls 0" in capsys.readouterr().out  # no frontend: the text form is printed
 
