@@ -22,27 +22,36 @@ from jitmagic.dashboard.signatures import (
     compact_text,
     full_lines,
     has_weak,
+    join_parts,
 )
-from jitmagic.dashboard.views import HIT_NOTE, MUTED, NUM, churn_notes, kind_text, ms, percent
+from jitmagic.dashboard.views import MUTED, NUM, churn_notes, kind_text, ms, percent
 from jitmagic.ledger.records import CacheEntry
 
 JAXPR_CHARS = 3000
 COLUMNS = ("#", "miss reason", "signature", "trace ms", "lower ms", "XLA compile ms", "kind")
 JIT_TIME = "jit time (trace + lower + compile)"
-_ROW = ("display:flex;flex-wrap:wrap;align-items:baseline;gap:0 .8em;padding:.15em 0;"
-        "border-top:1px solid var(--jp-border-color2,#e0e0e0)")
 _ONE_LINE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis;min-width:0"
-_CELLS = ("flex:0 0 2.4em;font-weight:bold", f"flex:1 1 14em;{_ONE_LINE}",
-          "flex:2 1 22em;min-width:0", f"flex:0 0 5em;{NUM}", f"flex:0 0 5em;{NUM}",
-          f"flex:0 0 7.5em;{NUM}", f"flex:0 0 8em;{_ONE_LINE}")
+# A row is two flex groups: who (number, reason, signature) and the timings. On a wide page
+# both share one line (the signature takes what is left, cut with an ellipsis); below ~42em
+# the timings wrap under it, so each entry becomes a two-line card, the reason still first.
+_ROW = ("display:flex;flex-wrap:wrap;align-items:baseline;column-gap:1.2em;padding:.15em 0;"
+        "border-top:1px solid var(--jp-border-color2,#e0e0e0)")
+_WHO = "display:flex;align-items:baseline;column-gap:.8em;flex:1 1 22em;min-width:0"
+_TIMES = "display:flex;align-items:baseline;column-gap:.8em;flex:0 0 auto;margin-left:auto"
+_NUMBER = "flex:0 0 2.2em;font-weight:bold"
+_REASON = "flex:0 1 {ch}ch;max-width:60%;" + _ONE_LINE  # one basis for all rows: aligned
+_SIGNATURE = f"flex:1 1 6em;{_ONE_LINE}"
+_TIME_CELLS = (f"width:4.5em;{NUM}", f"width:4.5em;{NUM}", f"width:7em;{NUM}",
+               f"width:6.5em;{_ONE_LINE}")
 _MARK = "background:var(--jp-warn-color3,#fff3cd);color:inherit;padding:0 .15em"
 _HELP = (
     "Each row is one compiled cache entry: why it missed, then its signature. The first "
     "entry shows every argument; later ones show what differs from their nearest entry "
     "(marked) and summarise the rest as 'same as #n'; ▸ opens an entry's full signature "
     "and jaxpr. trace / lower / XLA compile ms are JAX's own phase times for that miss; "
-    f"{JIT_TIME} in the header is their sum over all misses. {HIT_NOTE}. Draw graphs with "
-    "%jaxpr f(args) or compare two entries with %jaxpr f --diff i j."
+    f"{JIT_TIME} in the header is their sum over all misses. Hits are counted per "
+    "function, not per entry (counting them per entry would slow every call). Draw graphs "
+    "with %jaxpr f(args) or compare two entries with %jaxpr f --diff i j."
 )
 
 
@@ -80,7 +89,6 @@ def board_text(tracked: Any) -> str:
         lines.append(f"  ({stats.evicted} older entries evicted; counted in the totals)")
     if has_weak(entries):
         lines.append(f"  ({WEAK_NOTE})")
-    lines.append(f"  ({HIT_NOTE})")
     return "\n".join(lines)
 
 
@@ -92,8 +100,8 @@ def _bar(ratio: float) -> str:
 
 
 def _counter(caption: str, cls: str, value: str) -> str:
-    return (f"<span style='white-space:nowrap;margin-right:.9em'><span style='{MUTED}'>"
-            f"{caption}</span> <span class='{cls}'>{_esc(value)}</span></span>")
+    return (f"<span style='margin-right:.9em'><span style='{MUTED}'>{caption}</span> "
+            f"<span class='{cls}'>{_esc(value)}</span></span>")
 
 
 def _head(stats: Any, entries: Sequence[CacheEntry]) -> str:
@@ -119,31 +127,41 @@ def _part(part: Part) -> str:
 
 
 def _signature_cell(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> str:
-    """The one-line signature; the expander holds every leaf and the jaxpr text."""
+    """The one-line signature; the expander holds the reason, every leaf and the jaxpr."""
     _base, parts = compact(entry, earlier)
-    line = ", ".join(_part(p) for p in parts)
+    line = join_parts(parts, [_part(p) for p in parts])
     full = "\n".join(full_lines(entry))
     text = "(no jaxpr captured)" if entry.jaxpr is None else str(entry.jaxpr)
     if len(text) > JAXPR_CHARS:
         text = text[:JAXPR_CHARS] + "\n…"
     return (f"<details class='jm-sig'><summary style='{_ONE_LINE};display:list-item'>{line}"
-            f"</summary><pre style='margin:.2em 0;white-space:pre-wrap'>{_weak(full)}</pre>"
-            f"<details><summary>jaxpr</summary><pre>{_esc(text)}</pre></details></details>")
+            f"</summary><div style='white-space:normal'><b>miss reason:</b> "
+            f"{_esc(entry.reason)}</div><pre style='margin:.2em 0;white-space:pre-wrap'>"
+            f"{_weak(full)}</pre><details><summary>jaxpr</summary><pre>{_esc(text)}</pre>"
+            "</details></details>")
 
 
-def _row(cells: Sequence[str], cls: str = "jm-row", titles: Sequence[str] = ()) -> str:
-    spans = "".join(
+def _spans(styles: Sequence[str], cells: Sequence[str], titles: Sequence[str]) -> str:
+    return "".join(
         f"<span style='{style}' title='{_esc(title)}'>{cell}</span>" if title else
         f"<span style='{style}'>{cell}</span>"
-        for style, cell, title in zip(_CELLS, cells, [*titles, *[""] * len(cells)],
+        for style, cell, title in zip(styles, cells, [*titles, *[""] * len(cells)],
                                       strict=False))
-    return f"<div class='{cls}' style='{_ROW}'>{spans}</div>"
 
 
-def _entry_row(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> str:
+def _row(cells: Sequence[str], reason_ch: int, cls: str = "jm-row",
+         titles: Sequence[str] = ()) -> str:
+    """The seven cells as the two groups of `_ROW` (who, then the timings)."""
+    who = _spans((_NUMBER, _REASON.format(ch=reason_ch), _SIGNATURE), cells[:3], titles)
+    times = _spans(_TIME_CELLS, cells[3:], ())
+    return (f"<div class='{cls}' style='{_ROW}'><span class='jm-who' style='{_WHO}'>{who}"
+            f"</span><span class='jm-times' style='{_TIMES}'>{times}</span></div>")
+
+
+def _entry_row(entry: CacheEntry, earlier: Sequence[CacheEntry], reason_ch: int) -> str:
     cells = (f"#{entry.index}", f"<span class='jm-reason'>{_esc(entry.reason)}</span>",
              _signature_cell(entry, earlier), *(_esc(t) for t in _times(entry)))
-    return _row(cells, titles=("", entry.reason))
+    return _row(cells, reason_ch, titles=("", entry.reason))
 
 
 def entry_rows(entries: Sequence[CacheEntry], compile_seconds: float,
@@ -159,10 +177,13 @@ def entry_rows(entries: Sequence[CacheEntry], compile_seconds: float,
     if not entries:
         return churn
     first = max(0, len(entries) - max_rows)
-    rows = "".join(_entry_row(e, entries[:i]) for i, e in enumerate(entries) if i >= first)
+    reason_ch = min(60, max(len(COLUMNS[1]), *(len(e.reason) for e in entries[first:])) + 1)
+    rows = "".join(_entry_row(e, entries[:i], reason_ch) for i, e in enumerate(entries)
+                   if i >= first)
     hidden = (f"<small style='{MUTED}'>{first} earlier entries not shown</small>"
               if first else "")
-    return churn + _row([f"<b>{c}</b>" for c in COLUMNS], cls="jm-header") + rows + hidden
+    header = _row([f"<b>{c}</b>" for c in COLUMNS], reason_ch, cls="jm-header")
+    return churn + header + rows + hidden
 
 
 def board_html(tracked: Any, rows: str | None = None) -> str:

@@ -16,6 +16,7 @@ from jitmagic.ledger.reasons import differences
 from jitmagic.ledger.records import CacheEntry
 from jitmagic.ledger.signature import ArgSignature, LeafSignature, Signature
 
+LINE_LEAVES = 12  # leaves of one argument written out on a one-line signature
 WEAK_NOTE = ("~ marks a weak type (e.g. ~f32[]): a Python scalar's dtype, which yields to "
              "the dtype it meets; passing an array instead is a different signature")
 
@@ -42,18 +43,23 @@ def _leaf_text(leaf: LeafSignature, arg: str = "") -> str:
     return f"{path or leaf.path}: {leaf.short}"
 
 
-def _full(arg: ArgSignature) -> str:
+def _full(arg: ArgSignature, limit: int = LINE_LEAVES) -> str:
+    """The argument on one line; past `limit` leaves the rest is counted (the expander
+    lists every leaf), so a pytree of hundreds of leaves stays one short line."""
     if arg.static or (len(arg.leaves) == 1 and arg.leaves[0].path == arg.name):
         return arg.describe()
-    return f"{arg.name}: {{{', '.join(_leaf_text(x, arg.name) for x in arg.leaves)}}}"
+    shown = [_leaf_text(x, arg.name) for x in arg.leaves[:limit]]
+    if len(arg.leaves) > limit:
+        shown.append(f"… {len(arg.leaves) - limit} more")
+    return f"{arg.name}: {{{', '.join(shown)}}}"
 
 
 def _same_name(arg: ArgSignature) -> str:
-    """How an unchanged argument is summarised: `params (6 leaves)`, `x`, `lr=0.01`."""
+    """How an unchanged argument is summarised: `params: 6 leaves`, `x`, `lr=0.01`."""
     if arg.static:
         return arg.describe()
     n = len(arg.leaves)
-    return f"{arg.name} ({n} leaves)" if n > 1 else arg.name
+    return f"{arg.name}: {n} leaves" if n > 1 else arg.name
 
 
 def _arg_part(arg: ArgSignature, old: ArgSignature | None, base: int) -> Part:
@@ -73,13 +79,16 @@ def _arg_part(arg: ArgSignature, old: ArgSignature | None, base: int) -> Part:
         return Part(_full(arg), changed=True)
     rest = len(arg.leaves) - len(changed)
     tail = f", {rest} more same as #{base}" if rest else ""
-    return Part(f"{arg.name}: {{{', '.join(_leaf_text(c, arg.name) for c in changed)}}}{tail}",
-                changed=True)
+    shown = [_leaf_text(c, arg.name) for c in changed[:LINE_LEAVES]]
+    if len(changed) > LINE_LEAVES:
+        shown.append(f"… {len(changed) - LINE_LEAVES} more changed")
+    return Part(f"{arg.name}: {{{', '.join(shown)}}}{tail}", changed=True)
 
 
 def compact(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> tuple[CacheEntry | None,
                                                                         list[Part]]:
-    """The entry's one-line parts and its base: what changed, then one `same as #n: ...`."""
+    """The entry's one-line parts and its base: what changed, then one summary of what did
+    not (`params: 6 leaves, lr=0.01, same as #0`)."""
     base = nearest(entry, earlier)
     if base is None:
         return None, [Part(_full(a)) for a in entry.signature.args]
@@ -89,13 +98,21 @@ def compact(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> tuple[CacheEntr
             if name not in {a.name for a in entry.signature.args}]
     parts += gone
     same = [p.text for p in parts if p.same]
-    summary = [Part(f"same as #{base.index}: {', '.join(same)}", same=True)] if same else []
+    summary = [Part(f"{', '.join(same)}, same as #{base.index}", same=True)] if same else []
     return base, [p for p in parts if not p.same] + summary
 
 
 def compact_text(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> str:
     """The one-line signature as plain text (terminals, `str(board)`)."""
-    return ", ".join(p.text for p in compact(entry, earlier)[1])
+    parts = compact(entry, earlier)[1]
+    return join_parts(parts, [p.text for p in parts])
+
+
+def join_parts(parts: Sequence[Part], texts: Sequence[str]) -> str:
+    """The parts' `texts` by commas; the trailing `..., same as #n` summary after a `;`."""
+    if len(parts) > 1 and parts[-1].same:
+        return ", ".join(texts[:-1]) + "; " + texts[-1]
+    return ", ".join(texts)
 
 
 def full_lines(entry: CacheEntry, limit: int = 2000) -> list[str]:

@@ -72,7 +72,7 @@ _STAT_COLUMNS = ("function", "calls", "hits", "misses", "hit ratio", "jit ms",
                  "last miss reason", "")
 _NUMERIC = {1, 2, 3, 4, 5}
 STATS_HELP = ("jit ms: time spent in trace + lower + XLA compile, summed over misses; "
-              f"{HIT_NOTE}")
+              f"{HIT_NOTE}.")
 
 
 def stats_text(functions: Sequence[Any], sort: str = "misses") -> str:
@@ -80,19 +80,29 @@ def stats_text(functions: Sequence[Any], sort: str = "misses") -> str:
     rows = _stat_rows(functions, sort)
     if not rows:
         return "no tracked functions yet (use %jit, %%jitcell or @jitmagic.jit)"
-    lines = [" | ".join(_STAT_COLUMNS[:-1]) + f"   (sorted by {sort})"]
-    lines += [" | ".join(r).rstrip(" |") for r in rows]
+    table = [_STAT_COLUMNS[:-1], *(r[:-1] for r in rows)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(_NUMERIC) + 1)]
+    lines = [_text_row(table[0], widths) + f"   (sorted by {sort})"]
+    lines += [_text_row(r[:-1], widths) + (f" | {r[-1]}" if r[-1] else "") for r in rows]
     return "\n".join(lines)
+
+
+def _text_row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    """Name and numbers padded to their column (numbers right-aligned), the reason last."""
+    padded = [c.rjust(widths[i]) if i in _NUMERIC else c.ljust(widths[i]) if i < len(widths)
+              else c for i, c in enumerate(cells)]
+    return " | ".join(padded).rstrip(" |")
 
 
 def _td(i: int, text: str, head: bool = False) -> str:
     tag = "th" if head else "td"
-    style = f"padding:.1em .6em;{NUM}" if i in _NUMERIC else "padding:.1em .6em;text-align:left"
+    pad = "padding:.2em .8em;border-bottom:1px solid var(--jp-border-color2,#e0e0e0)"
+    style = f"{pad};{NUM}" if i in _NUMERIC else f"{pad};text-align:left"
     return f"<{tag} style='{style}'>{html.escape(text)}</{tag}>"
 
 
 def stats_html(functions: Sequence[Any], sort: str = "misses") -> str:
-    """The `%jitstats` table: numbers right-aligned, the hits caveat in the help line."""
+    """The `%jitstats` table: numbers right-aligned, the hits caveat in the help expander."""
     rows = _stat_rows(functions, sort)
     if not rows:
         return "<p>no tracked functions yet (use %jit, %%jitcell or @jitmagic.jit)</p>"
@@ -102,4 +112,6 @@ def stats_html(functions: Sequence[Any], sort: str = "misses") -> str:
     return (f"<div class='jitmagic-stats'><table class='jitmagic-stats-static'>"
             f"<tr>{head}</tr>{body}</table>"
             f"<small style='{MUTED}'>sorted by {sort} (<code>%jitstats --sort "
-            f"misses|compile|calls|name</code>); {html.escape(STATS_HELP)}</small></div>")
+            "misses|compile|calls|name</code>)</small> <details style='display:inline-block;"
+            f"{MUTED}'><summary><small>help</small></summary><small>"
+            f"{html.escape(STATS_HELP)}</small></details></div>")

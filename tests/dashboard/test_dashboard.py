@@ -20,7 +20,6 @@ from IPython.display import display
 import jitmagic
 from jitmagic.dashboard import live as dash
 from jitmagic.dashboard import poller as _poller
-from jitmagic.dashboard.views import HIT_NOTE
 from jitmagic.errors import RecompileWarning
 
 REASON = "threshold: 0.0 → 10.0 (static)"
@@ -211,7 +210,7 @@ def test_text_and_html_forms(fn):
     assert REASON in text
     assert "x: ~f32[], threshold=0.0" in text
     assert "~ marks a weak type" in text
-    assert HIT_NOTE in text
+    assert "per entry" not in text, "the per-function hits caveat is help text, not a footer"
     assert repr(board) == text
     bundle = board._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}, "no widget: nothing to go missing"
@@ -221,7 +220,9 @@ def test_text_and_html_forms(fn):
     assert counters(page) == ("4", "2", "2")
     assert "XLA compile ms" in page
     assert "<abbr title='~ marks a weak type" in page
-    assert f"<small>{HIT_NOTE}" not in page  # the caveat lives in the help expander
+    help_text = page.split("help</small></summary>")[1]
+    assert "Hits are counted per function, not per entry" in help_text  # in the help only
+    assert page.count("not per entry") == 1
     assert "help</small></summary>" in page
     assert page.count("<summary>jaxpr</summary><pre>{ lambda") == 2  # each entry's jaxpr
 
@@ -235,9 +236,9 @@ def test_mlp_signatures_show_only_what_differs():
     assert "params: {[0]['b']: f32[128], [0]['w']: f32[784,128]," in first
     assert first.split(" | ")[1] == "first call"  # the miss reason right after the number
     assert second.split(" | ")[1] == "x: f32[32,784] → f32[64,784]; y: f32[32,10] → f32[64,10]"
-    assert second.split(" | ")[2] == "x: f32[64,784], y: f32[64,10], same as #0: params (6 " \
-        "leaves), lr=0.01"
-    assert third.split(" | ")[2] == "lr=0.1, same as #1: params (6 leaves), x, y"
+    assert second.split(" | ")[2] == "x: f32[64,784], y: f32[64,10]; params: 6 leaves, " \
+        "lr=0.01, same as #0"
+    assert third.split(" | ")[2] == "lr=0.1; params: 6 leaves, x, y, same as #1"
     page = step.dashboard().html()
     assert page.count("class='jm-row'") == 3
     assert "<mark class='jm-changed'" in page
@@ -249,9 +250,9 @@ def test_hundreds_of_leaves_stay_one_summary(fn):
     f([jnp.ones(2)] * 300, 1.0)
     f([jnp.ones(2)] * 300, jnp.ones(2))
     page = f.dashboard().html()
-    assert "same as #0: tree (300 leaves)" in page
-    # #0's one-line summary and both entries' expanders list leaf 299; #1's line does not
-    assert page.count("[299]: f32[2]") == 3
+    assert "tree: 300 leaves, same as #0" in page
+    assert "[11]: f32[2], … 288 more}" in page  # #0's line: 12 leaves, the rest counted
+    assert page.count("[299]: f32[2]") == 2  # only the two expanders list every leaf
 
 
 def test_churn_is_flagged_with_a_fix(fn):
@@ -283,8 +284,9 @@ def test_statsboard_sorts_and_falls_back_to_text(fn):
     scripted(fn)
     board = dash.StatsBoard([other, fn], sort="misses")
     lines = str(board).splitlines()
-    assert lines[1].startswith("conditional_double | 4 | 2 | 2 | 50%")
-    assert lines[2].startswith("<lambda> | 1 | 0 | 1")
+    assert lines[0].startswith("function           | calls | hits | misses | hit ratio |")
+    assert lines[1].startswith("conditional_double |     4 |    2 |      2 |       50% |")
+    assert lines[2].startswith("<lambda>           |     1 |    0 |      1 |        0% |")
     by_name = dash.StatsBoard([other, fn], sort="name")
     assert str(by_name).splitlines()[1].startswith("<lambda>")
     page = by_name.html()
