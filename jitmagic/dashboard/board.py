@@ -35,14 +35,16 @@ _ONE_LINE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis;min-width
 # both share one line (the signature takes what is left, cut with an ellipsis); below ~42em
 # the timings wrap under it, so each entry becomes a two-line card, the reason still first.
 _ROW = ("display:flex;flex-wrap:wrap;align-items:baseline;column-gap:1.2em;padding:.15em 0;"
-        "border-top:1px solid var(--jp-border-color2,#e0e0e0)")
+        "list-style:none;cursor:pointer")
+_BORDER = "border-top:1px solid var(--jp-border-color2,#e0e0e0)"
 _WHO = "display:flex;align-items:baseline;column-gap:.8em;flex:1 1 22em;min-width:0"
 _TIMES = "display:flex;align-items:baseline;column-gap:.8em;flex:0 0 auto;margin-left:auto"
-_NUMBER = "flex:0 0 2.2em;font-weight:bold"
-_REASON = "flex:0 1 {ch}ch;max-width:60%;" + _ONE_LINE  # one basis for all rows: aligned
-_SIGNATURE = f"flex:1 1 6em;{_ONE_LINE}"
-_TIME_CELLS = (f"width:4.5em;{NUM}", f"width:4.5em;{NUM}", f"width:7em;{NUM}",
-               f"width:6.5em;{_ONE_LINE}")
+_NUMBER = "flex:0 0 3em;font-weight:bold;white-space:nowrap"
+_REASON = "flex:0 1 {ch}ch;max-width:45%;" + _ONE_LINE  # one basis for all rows: aligned
+_SIGNATURE = f"flex:1 1 12em;{_ONE_LINE}"
+_CUT = "overflow:hidden;text-overflow:ellipsis"
+_TIME_CELLS = (f"width:4.8em;{NUM};{_CUT}", f"width:4.8em;{NUM};{_CUT}",
+               f"width:8.6em;{NUM};{_CUT}", f"width:5.5em;{_ONE_LINE}")
 _MARK = "background:var(--jp-warn-color3,#fff3cd);color:inherit;padding:0 .15em"
 _HELP = (
     "Each row is one compiled cache entry: why it missed, then its signature. The first "
@@ -126,19 +128,15 @@ def _part(part: Part) -> str:
     return text
 
 
-def _signature_cell(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> str:
-    """The one-line signature; the expander holds the reason, every leaf and the jaxpr."""
-    _base, parts = compact(entry, earlier)
-    line = join_parts(parts, [_part(p) for p in parts])
-    full = "\n".join(full_lines(entry))
+def _expanded(entry: CacheEntry) -> str:
+    """What opening a row shows, across the whole width: reason, every leaf, the jaxpr."""
     text = "(no jaxpr captured)" if entry.jaxpr is None else str(entry.jaxpr)
     if len(text) > JAXPR_CHARS:
         text = text[:JAXPR_CHARS] + "\n…"
-    return (f"<details class='jm-sig'><summary style='{_ONE_LINE};display:list-item'>{line}"
-            f"</summary><div style='white-space:normal'><b>miss reason:</b> "
+    return (f"<div class='jm-full' style='padding:0 0 .3em 3em'><div><b>miss reason:</b> "
             f"{_esc(entry.reason)}</div><pre style='margin:.2em 0;white-space:pre-wrap'>"
-            f"{_weak(full)}</pre><details><summary>jaxpr</summary><pre>{_esc(text)}</pre>"
-            "</details></details>")
+            f"{_weak(chr(10).join(full_lines(entry)))}</pre><details><summary>jaxpr</summary>"
+            f"<pre>{_esc(text)}</pre></details></div>")
 
 
 def _spans(styles: Sequence[str], cells: Sequence[str], titles: Sequence[str]) -> str:
@@ -149,19 +147,23 @@ def _spans(styles: Sequence[str], cells: Sequence[str], titles: Sequence[str]) -
                                       strict=False))
 
 
-def _row(cells: Sequence[str], reason_ch: int, cls: str = "jm-row",
-         titles: Sequence[str] = ()) -> str:
-    """The seven cells as the two groups of `_ROW` (who, then the timings)."""
+def _line(cells: Sequence[str], reason_ch: int, titles: Sequence[str] = ()) -> str:
+    """The seven cells as the two groups of a row (who, then the timings)."""
     who = _spans((_NUMBER, _REASON.format(ch=reason_ch), _SIGNATURE), cells[:3], titles)
     times = _spans(_TIME_CELLS, cells[3:], ())
-    return (f"<div class='{cls}' style='{_ROW}'><span class='jm-who' style='{_WHO}'>{who}"
-            f"</span><span class='jm-times' style='{_TIMES}'>{times}</span></div>")
+    return (f"<span class='jm-who' style='{_WHO}'>{who}</span>"
+            f"<span class='jm-times' style='{_TIMES}'>{times}</span>")
 
 
 def _entry_row(entry: CacheEntry, earlier: Sequence[CacheEntry], reason_ch: int) -> str:
-    cells = (f"#{entry.index}", f"<span class='jm-reason'>{_esc(entry.reason)}</span>",
-             _signature_cell(entry, earlier), *(_esc(t) for t in _times(entry)))
-    return _row(cells, reason_ch, titles=("", entry.reason))
+    """One entry: a `<details>` whose summary is the one-line row (click to expand)."""
+    parts = compact(entry, earlier)[1]
+    cells = (f"▸ #{entry.index}", f"<span class='jm-reason'>{_esc(entry.reason)}</span>",
+             f"<span class='jm-sig'>{join_parts(parts, [_part(p) for p in parts])}</span>",
+             *(_esc(t) for t in _times(entry)))
+    return (f"<details class='jm-row' style='{_BORDER}'><summary style='{_ROW}'>"
+            f"{_line(cells, reason_ch, titles=('', entry.reason))}</summary>"
+            f"{_expanded(entry)}</details>")
 
 
 def entry_rows(entries: Sequence[CacheEntry], compile_seconds: float,
@@ -177,12 +179,13 @@ def entry_rows(entries: Sequence[CacheEntry], compile_seconds: float,
     if not entries:
         return churn
     first = max(0, len(entries) - max_rows)
-    reason_ch = min(60, max(len(COLUMNS[1]), *(len(e.reason) for e in entries[first:])) + 1)
+    reason_ch = min(40, max(len(COLUMNS[1]), *(len(e.reason) for e in entries[first:])) + 1)
     rows = "".join(_entry_row(e, entries[:i], reason_ch) for i, e in enumerate(entries)
                    if i >= first)
     hidden = (f"<small style='{MUTED}'>{first} earlier entries not shown</small>"
               if first else "")
-    header = _row([f"<b>{c}</b>" for c in COLUMNS], reason_ch, cls="jm-header")
+    header = (f"<div class='jm-header' style='{_ROW};cursor:default;{MUTED}'>"
+              f"{_line(COLUMNS, reason_ch)}</div>")
     return churn + header + rows + hidden
 
 
