@@ -38,14 +38,14 @@ _ROW = ("display:flex;flex-wrap:wrap;align-items:baseline;column-gap:1.2em;paddi
         "list-style:none;cursor:pointer")
 _BORDER = "border-top:1px solid var(--jp-border-color2,#e0e0e0)"
 _WHO = "display:flex;align-items:baseline;column-gap:.8em;flex:1 1 22em;min-width:0"
-_TIMES = "display:flex;align-items:baseline;column-gap:.8em;flex:0 0 auto;margin-left:auto"
+_TIMES = "display:flex;align-items:baseline;column-gap:.6em;flex:0 0 auto;margin-left:auto"
 _NUMBER = "flex:0 0 3em;font-weight:bold;white-space:nowrap"
 _REASON = "flex:0 1 {ch}ch;max-width:45%;" + _ONE_LINE  # one basis for all rows: aligned
 _SIGNATURE = f"flex:1 1 12em;{_ONE_LINE}"
 _CUT = "overflow:hidden;text-overflow:ellipsis"
-_TIME_CELLS = (f"width:4.8em;{NUM};{_CUT}", f"width:4.8em;{NUM};{_CUT}",
-               f"width:8.6em;{NUM};{_CUT}", f"width:5.5em;{_ONE_LINE}")
-_MARK = "background:var(--jp-warn-color3,#fff3cd);color:inherit;padding:0 .15em"
+_TIME_CELLS = (f"flex:0 0 4.4em;{NUM};{_CUT}", f"flex:0 0 4.4em;{NUM};{_CUT}",
+               f"flex:0 0 7.4em;{NUM};{_CUT}", f"flex:0 0 4.8em;{_ONE_LINE}")
+_MARK = "background:rgba(255,166,0,.32);color:inherit;padding:0 .15em"  # both themes
 _HELP = (
     "Each row is one compiled cache entry: why it missed, then its signature. The first "
     "entry shows every argument; later ones show what differs from their nearest entry "
@@ -147,10 +147,11 @@ def _spans(styles: Sequence[str], cells: Sequence[str], titles: Sequence[str]) -
                                       strict=False))
 
 
-def _line(cells: Sequence[str], reason_ch: int, titles: Sequence[str] = ()) -> str:
-    """The seven cells as the two groups of a row (who, then the timings)."""
-    who = _spans((_NUMBER, _REASON.format(ch=reason_ch), _SIGNATURE), cells[:3], titles)
-    times = _spans(_TIME_CELLS, cells[3:], ())
+def _line(cells: Sequence[str], reason_ch: int, reason: str = "", kind: str = "") -> str:
+    """The seven cells as the two groups of a row (who, then the timings); the reason and
+    kind, cut on narrow pages, are whole in their tooltips."""
+    who = _spans((_NUMBER, _REASON.format(ch=reason_ch), _SIGNATURE), cells[:3], ("", reason))
+    times = _spans(_TIME_CELLS, cells[3:], ("", "", "", kind))
     return (f"<span class='jm-who' style='{_WHO}'>{who}</span>"
             f"<span class='jm-times' style='{_TIMES}'>{times}</span>")
 
@@ -162,7 +163,7 @@ def _entry_row(entry: CacheEntry, earlier: Sequence[CacheEntry], reason_ch: int)
              f"<span class='jm-sig'>{join_parts(parts, [_part(p) for p in parts])}</span>",
              *(_esc(t) for t in _times(entry)))
     return (f"<details class='jm-row' style='{_BORDER}'><summary style='{_ROW}'>"
-            f"{_line(cells, reason_ch, titles=('', entry.reason))}</summary>"
+            f"{_line(cells, reason_ch, entry.reason, kind_text(entry))}</summary>"
             f"{_expanded(entry)}</details>")
 
 
@@ -179,13 +180,13 @@ def entry_rows(entries: Sequence[CacheEntry], compile_seconds: float,
     if not entries:
         return churn
     first = max(0, len(entries) - max_rows)
-    reason_ch = min(40, max(len(COLUMNS[1]), *(len(e.reason) for e in entries[first:])) + 1)
+    reason_ch = min(34, max(len(COLUMNS[1]), *(len(e.reason) for e in entries[first:])) + 1)
     rows = "".join(_entry_row(e, entries[:i], reason_ch) for i, e in enumerate(entries)
                    if i >= first)
     hidden = (f"<small style='{MUTED}'>{first} earlier entries not shown</small>"
               if first else "")
     header = (f"<div class='jm-header' style='{_ROW};cursor:default;{MUTED}'>"
-              f"{_line(COLUMNS, reason_ch)}</div>")
+              f"{_line([f'<small>{c}</small>' for c in COLUMNS], reason_ch)}</div>")
     return churn + header + rows + hidden
 
 

@@ -59,13 +59,14 @@ GEOMETRY_JS = """(board) => {
 }"""
 
 
-def _run_mlp(lab: Lab, page: Page, width: int = 1280, theme: str = "") -> tuple[str, Locator]:
+def _run_mlp(lab: Lab, page: Page, width: int = 1280,
+             theme: str = "JupyterLab Light") -> tuple[str, Locator]:
+    """Run the MLP notebook; the theme is set every time (it is a server-wide setting)."""
     name = lab.upload(notebook_of(CELLS), "mlp")
     open_notebook(page, lab, name)
     # after opening: at 800 px the toolbar folds the kernel name away, which the idle wait reads
     page.set_viewport_size({"width": width, "height": 1000})
-    if theme:
-        set_theme(page, theme)
+    set_theme(page, theme)
     expect(cells(page)).to_have_count(len(CELLS), timeout=60_000)
     for i in range(len(CELLS)):
         run_cell(page, i)
