@@ -307,3 +307,23 @@ def test_statsboard_refreshes_live(fn):
     scripted(fn)
     assert wait_for(lambda: sent and ">4</td>" in sent.html)
     assert _poller.flush() == 0, "already up to date"
+
+
+def test_transformer_step_entries_stay_one_line_each():
+    """A real optimizer state: params and opt (m, v) trees summarised, tokens shown."""
+    step = jitmagic.jit(rm.transformer_step)
+    params, opt, tokens = rm.transformer_args(layers=2)
+    step(params, opt, tokens)
+    step(params, opt, tokens[:, :8])
+    lines = str(step.dashboard()).splitlines()
+    first, second = (next(x for x in lines if x.startswith(f"  #{i} |")) for i in range(2))
+    assert "['blocks'][0]['down']: f32[128,32]" in first
+    assert "… 2 more}" in first  # 14 params leaves: 12 on the line, the rest counted
+    assert second.split(" | ")[1] == "tokens: i32[4,17] → i32[4,8]"
+    assert second.split(" | ")[2] == "tokens: i32[4,8]; params: 14 leaves, opt: 29 leaves, " \
+        "same as #0"
+    page = step.dashboard().html()
+    assert page.count("class='jm-row'") == 2
+    expanders = page.split("<div class='jm-full'")[1:]
+    assert len(expanders) == 2
+    assert all("opt: 29 leaves" in e and "params: 14 leaves" in e for e in expanders)
