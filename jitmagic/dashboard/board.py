@@ -158,7 +158,7 @@ def _line(cells: Sequence[str], reason_ch: int, reason: str = "", kind: str = ""
 
 def _entry_row(entry: CacheEntry, earlier: Sequence[CacheEntry], reason_ch: int) -> str:
     """One entry: a `<details>` whose summary is the one-line row (click to expand)."""
-    parts = compact(entry, earlier)[1]
+    parts = compact(entry, earlier)
     cells = (f"▸ #{entry.index}", f"<span class='jm-reason'>{_esc(entry.reason)}</span>",
              f"<span class='jm-sig'>{join_parts(parts, [_part(p) for p in parts])}</span>",
              *(_esc(t) for t in _times(entry)))

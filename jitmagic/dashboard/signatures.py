@@ -85,13 +85,12 @@ def _arg_part(arg: ArgSignature, old: ArgSignature | None, base: int) -> Part:
     return Part(f"{arg.name}: {{{', '.join(shown)}}}{tail}", changed=True)
 
 
-def compact(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> tuple[CacheEntry | None,
-                                                                        list[Part]]:
-    """The entry's one-line parts and its base: what changed, then one summary of what did
-    not (`params: 6 leaves, lr=0.01, same as #0`)."""
+def compact(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> list[Part]:
+    """The entry's one-line parts against its nearest entry: what changed, then one summary
+    of what did not (`params: 6 leaves, lr=0.01, same as #0`)."""
     base = nearest(entry, earlier)
     if base is None:
-        return None, [Part(_full(a)) for a in entry.signature.args]
+        return [Part(_full(a)) for a in entry.signature.args]
     before = {a.name: a for a in base.signature.args}
     parts = [_arg_part(a, before.get(a.name), base.index) for a in entry.signature.args]
     gone = [Part(f"{name}: not passed", changed=True) for name in before
@@ -99,12 +98,12 @@ def compact(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> tuple[CacheEntr
     parts += gone
     same = [p.text for p in parts if p.same]
     summary = [Part(f"{', '.join(same)}, same as #{base.index}", same=True)] if same else []
-    return base, [p for p in parts if not p.same] + summary
+    return [p for p in parts if not p.same] + summary
 
 
 def compact_text(entry: CacheEntry, earlier: Sequence[CacheEntry]) -> str:
     """The one-line signature as plain text (terminals, `str(board)`)."""
-    parts = compact(entry, earlier)[1]
+    parts = compact(entry, earlier)
     return join_parts(parts, [p.text for p in parts])
 
 

@@ -15,7 +15,6 @@ from jitmagic.diagnose.churn import churn_findings
 from jitmagic.ledger.records import CacheEntry
 
 HIT_NOTE = "hits are counted per function, not per entry: per-entry hits would slow every call"
-JAXPR_CHARS = 3000
 SORT_KEYS: dict[str, Callable[[Any], Any]] = {
     "misses": lambda s: (-s.misses, -s.compile_seconds, s.name),
     "compile": lambda s: (-s.compile_seconds, -s.misses, s.name),
