@@ -1,13 +1,11 @@
 """The dashboard in a real JupyterLab + chromium: exact after four calls, live during a loop.
 
-Screenshots go to `ci-artifacts/` (gitignored); with JITMAGIC_UPDATE_SCREENSHOT=1 the
-dashboard's screenshot also replaces `docs/dashboard.png`.
+Screenshots go to `ci-artifacts/` (gitignored). The README's `docs/dashboard.png` comes from
+`test_browser_mlp.py` (a real training step), not from this tutorial-sized function.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 from lab_harness import (
@@ -97,7 +95,4 @@ def test_dashboard_live_in_jupyterlab(lab: Lab, page: Page) -> None:
 def _screenshots(page: Page, board: Locator) -> None:
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / "browser_dashboard_page.png"))
-    shot = ARTIFACTS / "dashboard.png"
-    board.screenshot(path=str(shot))
-    if os.environ.get("JITMAGIC_UPDATE_SCREENSHOT") == "1":
-        shutil.copyfile(shot, ROOT / "docs" / "dashboard.png")
+    board.screenshot(path=str(ARTIFACTS / "dashboard.png"))
