@@ -9,12 +9,12 @@ function ``conditional_double(x, threshold=0.0)``:
 * ``bare jax.jit``: no jitmagic;
 * ``tracked``: `jitmagic.jit`, no dashboard, no polling thread;
 * ``tracked + dashboard``: the same, with a displayed `Dashboard` and the poller
-  running, so widget traits change (and, with ``--kernel``, comm messages go out on
-  IOPub) about ten times a second while the loop runs.
+  running, so the HTML view is rebuilt and re-published (with ``--kernel``, as real
+  ``update_display_data`` messages on IOPub) about ten times a second while the loop runs.
 
 Reported: min and median ns per call and the ratio to bare ``jax.jit`` (target for the
 dashboard case: <= 1.20x). ``--kernel`` runs the same measurement inside a real
-ipykernel (started with jupyter_client), where widget updates are real messages.
+ipykernel (started with jupyter_client), where updates are real display messages.
 """
 
 from __future__ import annotations
@@ -37,17 +37,42 @@ def _loop(f: Callable[..., Any], x: Any, calls: int) -> float:
 
 def _with_dashboard(tracked: Any, x: Any, calls: int, updates: list[int]) -> float:
     """One loop with a displayed dashboard; checks the final numbers are exact."""
-    from jitmagic.dashboard import widgets as dash
+    import json
 
-    board = dash.Dashboard(tracked, key="bench")
-    board._repr_mimebundle_()  # displayed: registered with the (now running) poller
+    from jitmagic.dashboard import live, poller
+
+    sent: list[str] = []  # what a kernel would send: the serialized bundle
+    handle = _display_handle()
+
+    def publish(bundle: dict[str, Any]) -> None:
+        sent.append(json.dumps(bundle))
+        if handle is not None:  # inside a kernel: a real update_display_data message
+            handle.update(bundle, raw=True)
+
+    board = live.Dashboard(tracked, key="bench", publish=publish)
+    board._repr_mimebundle_()
+    poller.POLLER.add(board.key, board)  # displayed: polled by the (now running) thread
     before = board.updates
     seconds = _loop(tracked, x, calls)
-    dash.flush()
+    poller.flush()
     updates.append(board.updates - before)
-    assert board.calls.value == str(tracked.stats.calls), "final numbers must be exact"
+    exact = f"class='jm-calls'>{tracked.stats.calls}<"
+    assert exact in json.loads(sent[-1])["text/html"], "final numbers must be exact"
     board.close()
     return seconds
+
+
+def _display_handle() -> Any:
+    """A display handle when running in a kernel (so updates really go out), else None."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    return display({"text/plain": "dashboard"}, raw=True, display_id=True)
 
 
 def measure(calls: int, repeat: int) -> dict[str, Any]:
@@ -56,7 +81,7 @@ def measure(calls: int, repeat: int) -> dict[str, Any]:
     import jax.numpy as jnp
 
     import jitmagic
-    from jitmagic.dashboard import widgets as dash
+    from jitmagic.dashboard import poller
 
     def conditional_double(x: Any, threshold: float) -> Any:
         return jnp.where(x > threshold, x * 2, x)
@@ -77,9 +102,9 @@ def measure(calls: int, repeat: int) -> dict[str, Any]:
     order = list(cases)
     for r in range(repeat):
         for case in order[r % 3:] + order[: r % 3]:  # rotate: no case always runs first
-            dash.shutdown()
+            poller.shutdown()
             times[case].append(cases[case]() / calls)
-    dash.shutdown()
+    poller.shutdown()
     return {"times": times, "updates": updates, "misses": tracked.stats.misses}
 
 

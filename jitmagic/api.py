@@ -33,7 +33,7 @@ def _draw_call(fn: TrackedFunction, args: tuple, kwargs: dict) -> Any:
 
 
 def _dashboard(fn: TrackedFunction) -> Any:
-    from jitmagic.dashboard.widgets import Dashboard
+    from jitmagic.dashboard.live import Dashboard
 
     return Dashboard(fn)
 

@@ -38,13 +38,12 @@ MAY_IMPORT: dict[str, set[str]] = {
 # Third-party packages only some places may import (prefixes of the relative path).
 ONLY_IN = {
     "IPython": ("jitmagic/notebook/", "jitmagic/session.py"),
-    "ipywidgets": ("jitmagic/dashboard/", "jitmagic/graphs/render.py"),
-    "anywidget": ("jitmagic/dashboard/", "jitmagic/graphs/render.py"),
+    "ipywidgets": ("jitmagic/graphs/render.py",),
+    "anywidget": ("jitmagic/graphs/render.py",),
 }
 # Known exceptions to ONLY_IN, reported to the lead: `IPython.display` calls in views
 # that display themselves. Same rule as PENDING_SPLIT: an entry must still be true.
 PENDING_IPYTHON = {
-    ("jitmagic/dashboard/widgets.py", "IPython.display"),
     ("jitmagic/graphs/render.py", "IPython.display"),
 }
 

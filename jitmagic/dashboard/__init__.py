@@ -1,12 +1,14 @@
-"""What the ledger looks like: live ipywidgets views, their poller, text/HTML copies.
+"""What the ledger looks like: live HTML views, their poller, their text forms.
 
-Owns: the per-function `Dashboard` and the all-functions `StatsBoard` (widgets.py), the
-one thread that refreshes displayed views (poller.py), and the pure text/HTML views of
-`Stats` and `CacheEntry` that terminals and saved notebooks show (views.py).
+Owns: the per-function `Dashboard` and the all-functions `StatsBoard` (live.py: one HTML
+display each, replaced in place while the ledger changes, so saved notebooks show the last
+numbers in every frontend), the one thread that refreshes displayed views (poller.py), and
+the pure text/HTML rendering of `Stats` and `CacheEntry` (board.py, signatures.py,
+views.py).
 
-May import: ipywidgets, `jitmagic.ledger`, `jitmagic.diagnose` (churn rule) and
-`jitmagic.graphs` (an entry's picture). Never IPython itself: the cell-end hook is
-installed by `jitmagic.session`.
+May import: `jitmagic.ledger` and `jitmagic.diagnose` (churn rule). Never IPython or
+ipywidgets: the notebook glue passes IPython's `display` to `live.show`, and the cell-end
+hook is installed by `jitmagic.session`.
 
-Package API: `Dashboard`, `StatsBoard`, `show_dashboard`.
+Package API: `Dashboard`, `StatsBoard`, `show_dashboard`, `show_stats`.
 """

@@ -2,12 +2,12 @@
 
 The ledger is not observable per call (a hit must cost what a bare `jax.jit` costs),
 so nothing is *notified*: a single daemon thread polls every registered view at most
-every `INTERVAL_S` (≤ 10 Hz) and each view sends traits only when a number changed.
+every `INTERVAL_S` (≤ 10 Hz) and each view re-publishes only when a number changed.
 It keeps polling while the kernel is busy, so numbers climb during a loop and the tick
 after the last call shows the exact ledger. Messages sent from that thread carry the
 kernel's latest request as parent, which nbclient ignores once the cell is done; so a
 `post_run_cell` hook also refreshes synchronously at each cell's end, inside the cell's
-request, and saved notebooks keep exact final widget state. One view per key: showing
+request, and saved notebooks keep the exact final numbers. One view per key: showing
 a new one under a key closes the old one, so re-running a cell never stacks observers.
 """
 

@@ -2,7 +2,7 @@
 
 Owns: `%jit`, `%%jitcell`, `%jaxpr`, `%jitstats` (magics.py: parsing and display only),
 reading a cell's AST (cellscan.py) and planning/compiling a cell into a function
-(cell.py).
+(cell.py); showing the live dashboards (boards.py).
 
 May import: IPython, and every other jitmagic package (it is the top layer).
 

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 from jitmagic.api import tracked as make_tracked
 from jitmagic.ledger.records import SourceMap
-from jitmagic.ledger.registry import forget, tracked_functions
+from jitmagic.ledger.registry import forget
 from jitmagic.ledger.tracked import TrackedFunction
+from jitmagic.notebook.boards import show_dashboard, show_stats
 from jitmagic.notebook.cell import CellError, CellFunction, plan_cell
 from jitmagic.notebook.cellid import cell_identity
 
@@ -84,11 +85,6 @@ class JitMagics(Magics):
         except SystemExit:  # argparse exits on bad input; IPython wants UsageError
             raise UsageError(f"bad arguments: {line!r}") from None
 
-    def _show_dashboard(self, tracked: Any, key: str) -> None:
-        from jitmagic.dashboard.widgets import show_dashboard
-
-        show_dashboard(tracked, key=key)
-
     @magic_arguments()
     @argument("name", help="a function in the notebook namespace; rebound to a tracked jit")
     @argument("--static", nargs="+", default=[], metavar="NAME", help="static_argnames")
@@ -132,7 +128,7 @@ class JitMagics(Magics):
         if args.show_source:
             print(tracked.rewritten_source())
         if not args.no_dashboard:
-            self._show_dashboard(tracked, key=f"jit:{args.name}")
+            show_dashboard(self.shell, tracked, key=f"jit:{args.name}")
 
     def _jit_kwargs(self, args: Any) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
@@ -183,7 +179,7 @@ class JitMagics(Magics):
             ns[args.name] = cellfn
         if not args.no_dashboard:
             key = cell_identity(self.shell, args.name, cellfn.plan.outputs) or cellfn.plan.key
-            self._show_dashboard(cellfn.tracked, key=f"cell:{key}")
+            show_dashboard(self.shell, cellfn.tracked, key=f"cell:{key}")
         if args.graph:
             display(cellfn.graph_of_run(ns, **_graph_options(args)))
         return last
@@ -217,7 +213,7 @@ class JitMagics(Magics):
         cellfn = self.cells.get(plan.key)
         if cellfn is None:
             cellfn = self.cells[plan.key] = CellFunction(
-                plan, self.shell.user_ns, name=args.name or f"jitcell_{plan.key[:6]}",
+                plan, self.shell.user_ns, name=args.name or _cell_name(plan, self.shell),
                 autocond=args.autocond, max_compiles=args.max_compiles)
         if args.show_source:
             print(cellfn.body_source)
@@ -280,10 +276,12 @@ class JitMagics(Magics):
     @line_magic
     def jitstats(self, line: str) -> Any:
         """The ledger of every tracked function, e.g. `%jitstats --sort compile`."""
-        args = self._parse(self.jitstats, line)
-        from jitmagic.dashboard.widgets import StatsBoard
+        show_stats(self.shell, self._parse(self.jitstats, line).sort)
 
-        return StatsBoard(tracked_functions(), sort=args.sort)
+
+def _cell_name(plan: Any, shell: Any) -> str:
+    """An unnamed cell's listed name: its first assigned name, else `cell [12]` (its In[])."""
+    return plan.outputs[0] if plan.outputs else f"cell [{shell.execution_count}]"
 
 
 def unregister(shell: Any) -> None:

@@ -228,3 +228,49 @@ def open_notebook7(page: Page, server: Lab, name: str) -> None:
     page.goto(f"{server.base}/notebooks/{name}", wait_until="domcontentloaded")
     page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=T)
     wait_kernel_idle(page)
+
+
+# --- themes, saving, reopening ---
+
+
+def set_theme(page: Page, theme: str) -> None:
+    """Switch JupyterLab's theme ("JupyterLab Light" / "JupyterLab Dark") and wait for it."""
+    page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', "
+                  "{theme: t})", theme)
+    light = "true" if "Light" in theme else "false"
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'",
+                           timeout=T)
+
+
+def save(page: Page, server: Lab, name: str) -> dict:
+    """Save the open notebook from the page; the saved file as the server has it."""
+    before = server.api("GET", f"/api/contents/{name}?content=0")["last_modified"]
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    for _ in range(100):
+        model = server.api("GET", f"/api/contents/{name}?content=1")
+        if model["last_modified"] != before:
+            return model["content"]
+        time.sleep(0.1)
+    raise AssertionError(f"{name} was not saved")
+
+
+def stop_kernel(server: Lab, name: str) -> None:
+    """Shut the notebook's kernel down and close its session (what "Shut Down Kernel" does)."""
+    for s in server.api("GET", "/api/sessions") or []:
+        if s.get("path") == name:
+            server.api("DELETE", f"/api/sessions/{s['id']}")
+    for _ in range(100):
+        if not any(s.get("path") == name for s in server.api("GET", "/api/sessions") or []):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the kernel of {name} is still running")
+
+
+def reopen(page: Page, server: Lab, name: str, lab: bool = True) -> None:
+    """Open a saved notebook in a fresh page (JupyterLab, or Notebook 7 with `lab=False`).
+
+    Its new kernel has run nothing, so every output shown comes from the saved file.
+    """
+    url = f"/lab/tree/{name}?reset" if lab else f"/notebooks/{name}"
+    page.goto(server.base + url, wait_until="domcontentloaded")
+    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=T)

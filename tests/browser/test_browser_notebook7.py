@@ -4,7 +4,8 @@ Notebook 7 builds its notebook page from JupyterLab components but is its own ap
 (shell, URLs, widget-manager wiring), so passing in JupyterLab does not prove it works here.
 One notebook checks what a user sees: the live dashboard, a graph drawn by the system `dot`,
 and a graph drawn in the page by the anywidget (the no-`dot` route) that ends as a plain
-SVG, in the page and in the saved file.
+SVG, in the page and in the saved file. A second one saves a real training step's
+dashboard, stops the kernel and reopens it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from lab_harness import Lab, cells, notebook_of, open_notebook7, run_cell
+import realmodels as rm
+from lab_harness import (
+    Lab,
+    cells,
+    notebook_of,
+    open_notebook7,
+    reopen,
+    run_cell,
+    save,
+    stop_kernel,
+)
 from playwright.sync_api import Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +44,14 @@ CELLS = [
     "%jaxpr conditional_double(jnp.array(5.0), threshold=10.0)",
 ]
 BOARD_CELL, DOT_CELL, BROWSER_CELL = 2, 4, 5
+MLP_CELLS = [
+    "%load_ext jitmagic\nfrom typing import Any\nimport jax, jax.numpy as jnp",
+    rm.MLP_SOURCE,
+    "%jit mlp_step --static lr",
+    "rm_params = init_mlp()\nfor n, lr in ((32, 0.01), (64, 0.01), (64, 0.1)):\n"
+    "    mlp_step(rm_params, *mlp_batch(n), lr=lr)",
+]
+MLP_BOARD = 2
 # Notebook 7.6's shortcuts plugin races the settings registry on page load, in any
 # notebook, jitmagic or not (jupyter/notebook#7862); every other page error fails the test.
 KNOWN_LOAD_ERROR = "Cannot read properties of undefined (reading 'schema')"
@@ -88,6 +107,34 @@ def test_dashboard_and_graphs_in_notebook7(notebook7: Lab, page: Page) -> None:
         (out,) = [o for o in saved["cells"][BROWSER_CELL]["outputs"] if "data" in o]
         assert set(out["data"]) == {"image/svg+xml", "text/plain"}, out["data"].keys()
         assert "threshold = 10.0" in json.dumps(out["data"]["image/svg+xml"])
+        errors = [e for e in page.errors if e != KNOWN_LOAD_ERROR]
+        assert not errors, errors
+    finally:
+        notebook7.remove(name)
+
+
+def test_saved_mlp_dashboard_reopens_in_notebook7(notebook7: Lab, page: Page) -> None:
+    """Save → stop the kernel → reopen in Notebook 7: the table, never "model not found"."""
+    name = notebook7.upload(notebook_of(MLP_CELLS), "nb7mlp")
+    try:
+        open_notebook7(page, notebook7, name)
+        expect(cells(page)).to_have_count(len(MLP_CELLS), timeout=60_000)
+        for i in range(len(MLP_CELLS)):
+            run_cell(page, i)
+        board = cells(page).nth(MLP_BOARD).locator(".jitmagic-dashboard")
+        expect(board.locator(".jm-misses")).to_have_text("3")
+        save(page, notebook7, name)
+        stop_kernel(notebook7, name)
+        reopen(page, notebook7, name, lab=False)
+        board = cells(page).nth(MLP_BOARD).locator(".jitmagic-dashboard")
+        expect(board.locator(".jm-calls")).to_have_text("3")
+        expect(board.locator(".jm-misses")).to_have_text("3")
+        expect(board.locator(".jm-reason")).to_have_text(
+            ["first call", "x: f32[32,784] → f32[64,784]; y: f32[32,10] → f32[64,10]",
+             "lr: 0.01 → 0.1 (static)"])
+        page.wait_for_timeout(500)  # a widget view would have failed to render by now
+        expect(page.locator(".jp-Notebook")).not_to_contain_text("model not found")
+        page.screenshot(path=str(ARTIFACTS / "notebook7_reopened.png"))
         errors = [e for e in page.errors if e != KNOWN_LOAD_ERROR]
         assert not errors, errors
     finally:

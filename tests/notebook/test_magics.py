@@ -178,7 +178,7 @@ def test_non_array_free_values_are_static_so_changes_recompile(ip):
 
 
 def test_editing_a_cell_replaces_its_function_and_dashboard(ip):
-    from jitmagic.dashboard import widgets as _dashboard
+    from jitmagic.dashboard import poller as _dashboard
 
     run(ip, "import jax.numpy as jnp\nx = jnp.arange(4.0)")
     magics = ip.magics_manager.registry["JitMagics"]

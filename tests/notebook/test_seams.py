@@ -5,10 +5,12 @@ from __future__ import annotations
 import jax.numpy as jnp
 import pytest
 from IPython.core.error import UsageError
+from IPython.display import display
 from test_magics import run, snapshot
 
 import jitmagic
-from jitmagic.dashboard import widgets as dash
+from jitmagic.dashboard import poller as dash
+from jitmagic.dashboard.live import show_dashboard
 
 
 def test_jaxpr_of_a_named_jitcell_call(ip):
@@ -91,6 +93,6 @@ def test_showing_a_dashboard_installs_no_cell_hook(ip):
 
     ip.run_line_magic("unload_ext", "jitmagic")
     f = jitmagic.jit(lambda v: v + 1)
-    dash.show_dashboard(f, key="plain")
+    show_dashboard(f, key="plain", display=display, live=False)
     assert poller.after_cell not in ip.events.callbacks["post_run_cell"]
     dash.shutdown()
