@@ -13,7 +13,7 @@ import threading
 import warnings
 from typing import Any
 
-from jitmagic.diagnose import budget, churn, hygiene, leaks, libraries
+from jitmagic.diagnose import budget, churn, hygiene, leaks, libraries, stale
 from jitmagic.errors import (
     RecompileLimitError,
     RecompileWarning,
@@ -43,13 +43,19 @@ class MissChecks:
     def __init__(self, max_compiles: int | None = None) -> None:
         self.max_compiles = validate_max_compiles(max_compiles)
         self.churn = churn.ChurnMonitor(stacklevel=_FROM_HELPER)
+        self.stale = stale.StaleStatics(stacklevel=_FROM_HELPER)
         self.print_noted = False
         self._fingerprints: dict[int, dict[str, tuple[Any, ...]]] = {}  # entry index -> statics
         self._lock = threading.Lock()
 
+    def after_hit(self, fn: Any, args: tuple, kwargs: dict) -> None:
+        """A hit the ledger was asked to watch: statics changed in place since their miss."""
+        self.stale.on_hit(fn, args, kwargs)
+
     def after_miss(self, fn: Any, entry: CacheEntry) -> None:
         """All checks for one recorded miss of the tracked function `fn`."""
         entries = fn.entries
+        self.stale.on_miss(fn, entry)
         for problem in self.static_problems(entries, entry):
             warnings.warn(f"jitmagic: {problem}", RecompileWarning, stacklevel=_FROM_AFTER_MISS)
         if entry.traced and not self.print_noted:
@@ -118,7 +124,9 @@ class MissChecks:
             for index in [i for i in self._fingerprints if i not in kept]:
                 del self._fingerprints[index]  # evicted entries are not checked any more
             for old in entries:
-                before = self._fingerprints.get(old.index)
+                before = {name: print_ for name, print_ in
+                          self._fingerprints.get(old.index, {}).items()
+                          if (old.index, name) not in self.stale.reported}  # said on a hit
                 if old is entry or not before:
                     continue
                 found = hygiene.check_mutated_after_call(
