@@ -13,7 +13,7 @@ import threading
 import warnings
 from typing import Any
 
-from jitmagic.diagnose import budget, churn, hygiene, leaks, libraries, stale
+from jitmagic.diagnose import budget, churn, compiletime, hygiene, leaks, libraries, stale
 from jitmagic.errors import (
     RecompileLimitError,
     RecompileWarning,
@@ -44,6 +44,7 @@ class MissChecks:
         self.max_compiles = validate_max_compiles(max_compiles)
         self.churn = churn.ChurnMonitor(stacklevel=_FROM_HELPER)
         self.stale = stale.StaleStatics(stacklevel=_FROM_HELPER)
+        self.compile_share = compiletime.CompileShare(stacklevel=_FROM_HELPER)
         self.print_noted = False
         self._fingerprints: dict[int, dict[str, tuple[Any, ...]]] = {}  # entry index -> statics
         self._lock = threading.Lock()
@@ -73,6 +74,8 @@ class MissChecks:
             )
         self.churn.on_miss(entry.call_index, churn.churn_keys(entry.changes),
                            churn.distinct_values(entries), stats.compile_seconds, fn.__name__)
+        said = self.compile_share.on_miss(fn, entry, quiet=self.churn.warnings_issued > 0)
+        self.churn.mark_said(said)
 
     def _note_prints(self, fn: Any) -> None:
         """A Python print in the body ran once, while tracing: say so (once per function).

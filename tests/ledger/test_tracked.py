@@ -212,6 +212,7 @@ def test_counts_exact_across_threads():
     assert (s.calls, s.hits, s.misses) == (16001, 16000, 1)
 
 
+@pytest.mark.filterwarnings("ignore::jitmagic.RecompileWarning")  # 6 shapes: said, rightly
 def test_threads_with_different_shapes_miss_exactly_once_each():
     body = counted(lambda x: x.sum())
     f = jitmagic.jit(body)
