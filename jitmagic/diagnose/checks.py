@@ -13,7 +13,16 @@ import threading
 import warnings
 from typing import Any
 
-from jitmagic.diagnose import budget, churn, compiletime, hygiene, leaks, libraries, stale
+from jitmagic.diagnose import (
+    budget,
+    churn,
+    compiletime,
+    hygiene,
+    leaks,
+    libraries,
+    rebuilt,
+    stale,
+)
 from jitmagic.errors import (
     RecompileLimitError,
     RecompileWarning,
@@ -40,8 +49,10 @@ def validate_max_compiles(value: Any) -> int | None:
 class MissChecks:
     """Per-function state of the post-miss checks."""
 
-    def __init__(self, max_compiles: int | None = None) -> None:
+    def __init__(self, max_compiles: int | None = None,
+                 site: tuple[Any, int] | None = None) -> None:
         self.max_compiles = validate_max_compiles(max_compiles)
+        self.rebuilds = rebuilt.Rebuilds(site, stacklevel=_FROM_HELPER)
         self.churn = churn.ChurnMonitor(stacklevel=_FROM_HELPER)
         self.stale = stale.StaleStatics(stacklevel=_FROM_HELPER)
         self.compile_share = compiletime.CompileShare(stacklevel=_FROM_HELPER)
@@ -64,6 +75,7 @@ class MissChecks:
             self._note_prints(fn)
         if entry.traced:
             self._note_side_effects(fn, entry)
+            self.rebuilds.on_first_compile(fn)
         stats = fn.stats
         budget.note_compile(fn)  # a budget overrun is raised before any churn warning
         if self.max_compiles is not None and stats.misses > self.max_compiles:
