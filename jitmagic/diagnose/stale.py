@@ -59,9 +59,16 @@ def _is_jax_array(value: Any) -> bool:
 
 
 def snapshot(value: Any, path: str) -> dict[str, str]:
-    """The state of `value` as {path: text of a leaf}, e.g. {"cfg.v[0]": "1"}."""
+    """The state of `value` as {path: text of a leaf}, e.g. {"cfg.v[0]": "1"}.
+
+    Runs inside the user's call, so an object that cannot be read (a property or `repr`
+    that raises) gives what was read so far, never an error.
+    """
     out: dict[str, str] = {}
-    _flatten(value, path, out, 0)
+    try:
+        _flatten(value, path, out, 0)
+    except Exception as err:
+        out[f"{path} (unreadable)"] = type(err).__name__
     return out
 
 
@@ -71,7 +78,7 @@ def _flatten(value: Any, path: str, out: dict[str, str], depth: int) -> None:
     if isinstance(value, np.ndarray):
         out[path] = _array_text(value)
     elif isinstance(value, _ATOMS) or _is_jax_array(value):
-        out[path] = repr(value)[:80]
+        out[path] = _repr(value, 80)
     elif isinstance(value, dict):
         out[path] = f"{type(value).__name__} of {len(value)}"
         for key, item in list(value.items()):
@@ -81,7 +88,7 @@ def _flatten(value: Any, path: str, out: dict[str, str], depth: int) -> None:
         for i, item in enumerate(value):
             _flatten(item, f"{path}[{i}]", out, depth + 1)
     elif isinstance(value, (set, frozenset)):
-        out[path] = repr(sorted(map(repr, value)))[:200]
+        out[path] = _repr(sorted(map(repr, value)), 200)
     else:
         _flatten_object(value, path, out, depth)
 
@@ -92,11 +99,18 @@ def _flatten_object(value: Any, path: str, out: dict[str, str], depth: int) -> N
         if hasattr(value, slot):
             fields[slot] = getattr(value, slot)
     if not fields:
-        out[path] = repr(value)[:200]
+        out[path] = _repr(value, 200)
         return
     out[path] = type(value).__name__
     for name, item in fields.items():
         _flatten(item, f"{path}.{name}", out, depth + 1)
+
+
+def _repr(value: Any, limit: int) -> str:
+    try:
+        return repr(value)[:limit]
+    except Exception as err:
+        return f"(unreadable: {type(err).__name__})"
 
 
 def _array_text(a: np.ndarray) -> str:

@@ -181,3 +181,19 @@ def test_snapshot_names_the_leaf_that_changed() -> None:
     assert not stale.is_mutable((1, "a", None, jnp.float32))
     assert stale.is_mutable((1, [2]))
     assert not stale.is_mutable(jnp.ones(2))
+
+
+def test_an_unreadable_static_never_breaks_the_call() -> None:
+    class Grumpy:
+        __slots__ = ()
+
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr for you")
+
+    holder = Identity([1, 2])
+    holder.inner = [Grumpy()]  # type: ignore[attr-defined]
+    f = jitmagic.jit(scale, static_argnums=1)
+    x = jnp.float32(1.0)
+    assert float(f(x, holder)) == 3.0
+    assert float(f(x, holder)) == 3.0  # a watched hit: the snapshot copes
+    assert stale.snapshot(holder, "holder")["holder.inner[0]"] == "(unreadable: RuntimeError)"
