@@ -49,6 +49,13 @@ def _closure(f: Callable[..., Any]) -> Callable[..., Any]:
     return tracked
 
 
+def _sampled(f: Callable[..., Any]) -> Any:
+    """A C Forwarder whose hits are watched as a stale-static check leaves it: 1 in 1024."""
+    fw = Forwarder(f, f._cache_size, _ignore_miss, _no_replacement, lambda a, k: None)
+    fw.watch_hits(0, 1024)
+    return fw
+
+
 def _wrappers(f: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
     """Every forwarding flavour around the same jitted function."""
 
@@ -61,6 +68,7 @@ def _wrappers(f: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
     if HAVE_C:
         cases["C Forwarder"] = Forwarder(f, f._cache_size, _ignore_miss, _no_replacement)
         cases["Python subclass of C"] = Tracked(f, f._cache_size, _ignore_miss, _no_replacement)
+        cases["C, hits sampled 1/1024"] = _sampled(f)
     cases["PyForwarder (fallback)"] = PyForwarder(f, f._cache_size, _ignore_miss, _no_replacement)
     cases["closure: forward only"] = lambda *a, **k: f(*a, **k)
     cases["closure: count + check"] = _closure(f)

@@ -13,6 +13,7 @@ from typing import Any
 
 from jitmagic.diagnose.checks import MissChecks
 from jitmagic.diagnose.explain import diagnose_failed_call
+from jitmagic.diagnose.rebuilt import build_site
 from jitmagic.ledger import hooks
 from jitmagic.ledger.records import SourceMap
 from jitmagic.ledger.tracked import DEFAULT_RETAIN, TrackedFunction
@@ -59,7 +60,7 @@ def tracked(
     """
     if not callable(fun):
         raise TypeError(f"Expected a callable value, got {fun}")
-    checks = MissChecks(max_compiles)
+    checks = MissChecks(max_compiles, site=build_site())
     body = None
     if autocond:
         from jitmagic.autocond import autocond as rewrite

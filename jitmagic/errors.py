@@ -13,12 +13,18 @@ __all__ = [
     "RecompileLimitError",
     "RecompileWarning",
     "SideEffectWarning",
+    "StaleStaticWarning",
     "TracingPrintWarning",
 ]
 
 
 class RecompileWarning(UserWarning):
     """A jitted function keeps recompiling (static-argument or shape churn)."""
+
+
+class StaleStaticWarning(RecompileWarning):
+    """A static argument changed in place, so the cache returned the result compiled for
+    its old value (the recompile that should have happened did not)."""
 
 
 class TracingPrintWarning(UserWarning):

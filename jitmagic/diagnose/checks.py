@@ -13,7 +13,16 @@ import threading
 import warnings
 from typing import Any
 
-from jitmagic.diagnose import budget, churn, hygiene, leaks, libraries
+from jitmagic.diagnose import (
+    budget,
+    churn,
+    compiletime,
+    hygiene,
+    leaks,
+    libraries,
+    rebuilt,
+    stale,
+)
 from jitmagic.errors import (
     RecompileLimitError,
     RecompileWarning,
@@ -40,16 +49,25 @@ def validate_max_compiles(value: Any) -> int | None:
 class MissChecks:
     """Per-function state of the post-miss checks."""
 
-    def __init__(self, max_compiles: int | None = None) -> None:
+    def __init__(self, max_compiles: int | None = None,
+                 site: tuple[Any, int] | None = None) -> None:
         self.max_compiles = validate_max_compiles(max_compiles)
+        self.rebuilds = rebuilt.Rebuilds(site, stacklevel=_FROM_HELPER)
         self.churn = churn.ChurnMonitor(stacklevel=_FROM_HELPER)
+        self.stale = stale.StaleStatics(stacklevel=_FROM_HELPER)
+        self.compile_share = compiletime.CompileShare(stacklevel=_FROM_HELPER)
         self.print_noted = False
         self._fingerprints: dict[int, dict[str, tuple[Any, ...]]] = {}  # entry index -> statics
         self._lock = threading.Lock()
 
+    def after_hit(self, fn: Any, args: tuple, kwargs: dict) -> None:
+        """A hit the ledger was asked to watch: statics changed in place since their miss."""
+        self.stale.on_hit(fn, args, kwargs)
+
     def after_miss(self, fn: Any, entry: CacheEntry) -> None:
         """All checks for one recorded miss of the tracked function `fn`."""
         entries = fn.entries
+        self.stale.on_miss(fn, entry)
         for problem in self.static_problems(entries, entry):
             warnings.warn(f"jitmagic: {problem}", RecompileWarning, stacklevel=_FROM_AFTER_MISS)
         if entry.traced and not self.print_noted:
@@ -57,6 +75,7 @@ class MissChecks:
             self._note_prints(fn)
         if entry.traced:
             self._note_side_effects(fn, entry)
+            self.rebuilds.on_first_compile(fn)
         stats = fn.stats
         budget.note_compile(fn)  # a budget overrun is raised before any churn warning
         if self.max_compiles is not None and stats.misses > self.max_compiles:
@@ -67,6 +86,8 @@ class MissChecks:
             )
         self.churn.on_miss(entry.call_index, churn.churn_keys(entry.changes),
                            churn.distinct_values(entries), stats.compile_seconds, fn.__name__)
+        said = self.compile_share.on_miss(fn, entry, quiet=self.churn.warnings_issued > 0)
+        self.churn.mark_said(said)
 
     def _note_prints(self, fn: Any) -> None:
         """A Python print in the body ran once, while tracing: say so (once per function).
@@ -118,7 +139,9 @@ class MissChecks:
             for index in [i for i in self._fingerprints if i not in kept]:
                 del self._fingerprints[index]  # evicted entries are not checked any more
             for old in entries:
-                before = self._fingerprints.get(old.index)
+                before = {name: print_ for name, print_ in
+                          self._fingerprints.get(old.index, {}).items()
+                          if (old.index, name) not in self.stale.reported}  # said on a hit
                 if old is entry or not before:
                     continue
                 found = hygiene.check_mutated_after_call(

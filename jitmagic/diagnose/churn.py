@@ -171,6 +171,11 @@ class ChurnMonitor:
             warnings.warn(group_warning(found, early), RecompileWarning,
                           stacklevel=self._stacklevel)
 
+    def mark_said(self, names: Iterable[str]) -> None:
+        """These arguments were warned about elsewhere (compile time): not again here."""
+        with self._lock:
+            self._warned.update(names)
+
     def _may_warn(self, names: list[str]) -> bool:
         if set(names) & self._warned or self.warnings_issued >= MAX_WARNINGS:
             return False

@@ -105,7 +105,10 @@ def static_fingerprints(static_values: dict[str, Any]) -> dict[str, tuple[Any, .
             digest = None
         state = None
         if type(value).__hash__ is object.__hash__ and hasattr(value, "__dict__"):
-            state = repr(sorted(vars(value).items(), key=lambda kv: kv[0]))[:10_000]
+            try:
+                state = repr(sorted(vars(value).items(), key=lambda kv: kv[0]))[:10_000]
+            except Exception as err:
+                state = f"(unreadable: {type(err).__name__})"
         prints[name] = (digest, state)
     return prints
 

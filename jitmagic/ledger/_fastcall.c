@@ -17,7 +17,12 @@
  *                         raise r if r is not None else re-raise exc
  *       calls += 1
  *       if cache_size is None or cache_size() != n: on_miss(args, kwargs)
+ *       elif on_hit and (watch > 0 or calls % every == 0):   # watch_hits(watch, every)
+ *           watch -= 1 (if > 0); on_hit(args, kwargs)
  *       return out
+ *
+ * The watch is off (watch == 0, every == 0) unless the Python side asks for it, so a
+ * plain hit pays two integer tests for it.
  *
  * Python subclasses keep the vectorcall slot (CPython < 3.12 does not inherit
  * Py_TPFLAGS_HAVE_VECTORCALL into heap types; tp_new sets it, as 3.12 does,
@@ -46,10 +51,19 @@
 #define COUNT_CALL(self) _Py_atomic_add_uint64(&(self)->calls, 1)
 #define LOAD_CALLS(self) _Py_atomic_load_uint64_relaxed(&(self)->calls)
 #define STORE_CALLS(self, n) _Py_atomic_store_uint64_relaxed(&(self)->calls, (n))
+/* the watch is a hint: a lost decrement only means one more or one fewer check */
+#define LOAD_WATCH(self) _Py_atomic_load_ssize_relaxed(&(self)->watch)
+#define STORE_WATCH(self, n) _Py_atomic_store_ssize_relaxed(&(self)->watch, (n))
+#define LOAD_MASK(self) _Py_atomic_load_uint64_relaxed(&(self)->watch_mask)
+#define STORE_MASK(self, n) _Py_atomic_store_uint64_relaxed(&(self)->watch_mask, (n))
 #else /* the GIL serialises these */
 #define COUNT_CALL(self) ((self)->calls++)
 #define LOAD_CALLS(self) ((self)->calls)
 #define STORE_CALLS(self, n) ((self)->calls = (n))
+#define LOAD_WATCH(self) ((self)->watch)
+#define STORE_WATCH(self, n) ((self)->watch = (n))
+#define LOAD_MASK(self) ((self)->watch_mask)
+#define STORE_MASK(self, n) ((self)->watch_mask = (n))
 #endif
 
 #if PY_VERSION_HEX < 0x030C0000 /* 3.12's one-object exception API, for 3.10-3.11 */
@@ -83,10 +97,13 @@ typedef struct {
     PyObject *cache_size; /* Py_None: no miss check, on_miss after every call */
     PyObject *on_miss;
     PyObject *on_error;
+    PyObject *on_hit; /* Py_None: hits are never watched */
     PyObject *dict;
     PyObject *weakrefs;
     vectorcallfunc vectorcall;
     uint64_t calls; /* successful calls; see COUNT_CALL */
+    Py_ssize_t watch; /* the next `watch` hits call on_hit */
+    uint64_t watch_mask; /* nonzero: also every hit with (calls & mask) == 0 */
 } Forwarder;
 
 /* One call's arguments, either as a vectorcall stack or as tuple + dict. */
@@ -239,6 +256,37 @@ handle_error(PyObject *on_error, const CallArgs *a)
     return NULL;
 }
 
+/* Call func(args, kwargs) after a successful call; returns out, or NULL (and drops out)
+ * when func raised. */
+static PyObject *
+callback(PyObject *func, const CallArgs *a, PyObject *out)
+{
+    PyObject *args, *kwargs, *r = NULL;
+    if (materialize(a, &args, &kwargs) == 0) {
+        r = PyObject_CallFunctionObjArgs(func, args, kwargs, NULL);
+        Py_DECREF(args);
+        Py_DECREF(kwargs);
+    }
+    if (r == NULL) {
+        Py_CLEAR(out);
+    }
+    Py_XDECREF(r);
+    return out;
+}
+
+/* Is this hit one of the watched ones (the next `watch` hits, or a sampled one)? */
+static int
+watched_hit(Forwarder *self)
+{
+    Py_ssize_t left = LOAD_WATCH(self);
+    if (left > 0) {
+        STORE_WATCH(self, left - 1);
+        return 1;
+    }
+    uint64_t mask = LOAD_MASK(self);
+    return mask != 0 && (LOAD_CALLS(self) & mask) == 0;
+}
+
 static PyObject *
 forward(Forwarder *self, const CallArgs *a)
 {
@@ -265,16 +313,10 @@ forward(Forwarder *self, const CallArgs *a)
         return NULL;
     }
     if (!check || after != before) {
-        PyObject *args, *kwargs, *r = NULL;
-        if (materialize(a, &args, &kwargs) == 0) {
-            r = PyObject_CallFunctionObjArgs(self->on_miss, args, kwargs, NULL);
-            Py_DECREF(args);
-            Py_DECREF(kwargs);
-        }
-        if (r == NULL) {
-            Py_CLEAR(out);
-        }
-        Py_XDECREF(r);
+        return callback(self->on_miss, a, out);
+    }
+    if (self->on_hit != Py_None && watched_hit(self)) {
+        return callback(self->on_hit, a, out);
     }
     return out;
 }
@@ -323,30 +365,34 @@ Forwarder_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     self->vectorcall = Forwarder_vectorcall;
     STORE_CALLS(self, 0);
+    STORE_WATCH(self, 0);
+    STORE_MASK(self, 0);
     return (PyObject *)self;
 }
 
 static int
 Forwarder_init(Forwarder *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"jitted", "cache_size", "on_miss", "on_error", NULL};
-    PyObject *jitted, *cache_size, *on_miss, *on_error;
+    static char *kwlist[] = {"jitted", "cache_size", "on_miss", "on_error", "on_hit", NULL};
+    PyObject *jitted, *cache_size, *on_miss, *on_error, *on_hit = Py_None;
     if (self->jitted != NULL) { /* written once: calls read them without a lock */
         PyErr_SetString(PyExc_TypeError, "Forwarder.__init__() was already called");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOO:Forwarder", kwlist, &jitted,
-                                     &cache_size, &on_miss, &on_error)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOO|O:Forwarder", kwlist, &jitted,
+                                     &cache_size, &on_miss, &on_error, &on_hit)) {
         return -1;
     }
-    PyObject *check[] = {jitted, cache_size, on_miss, on_error};
-    for (int i = 0; i < 4; i++) {
-        if (!PyCallable_Check(check[i]) && !(i == 1 && check[i] == Py_None)) {
+    PyObject *check[] = {jitted, cache_size, on_miss, on_error, on_hit};
+    for (int i = 0; i < 5; i++) {
+        int may_be_none = i == 1 || i == 4;
+        if (!PyCallable_Check(check[i]) && !(may_be_none && check[i] == Py_None)) {
             PyErr_Format(PyExc_TypeError, "Forwarder() argument '%s' must be callable%s, not %.100s",
-                         kwlist[i], i == 1 ? " or None" : "", Py_TYPE(check[i])->tp_name);
+                         kwlist[i], may_be_none ? " or None" : "", Py_TYPE(check[i])->tp_name);
             return -1;
         }
     }
+    self->on_hit = Py_NewRef(on_hit);
     self->cache_size = Py_NewRef(cache_size);
     self->on_miss = Py_NewRef(on_miss);
     self->on_error = Py_NewRef(on_error);
@@ -361,6 +407,7 @@ Forwarder_traverse(Forwarder *self, visitproc visit, void *arg)
     Py_VISIT(self->cache_size);
     Py_VISIT(self->on_miss);
     Py_VISIT(self->on_error);
+    Py_VISIT(self->on_hit);
     Py_VISIT(self->dict);
     return 0;
 }
@@ -372,6 +419,7 @@ Forwarder_clear(Forwarder *self)
     Py_CLEAR(self->cache_size);
     Py_CLEAR(self->on_miss);
     Py_CLEAR(self->on_error);
+    Py_CLEAR(self->on_hit);
     Py_CLEAR(self->dict);
     return 0;
 }
@@ -415,9 +463,37 @@ Forwarder_reset_calls(Forwarder *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+static PyObject *
+Forwarder_watch_hits(Forwarder *self, PyObject *args)
+{
+    Py_ssize_t count;
+    unsigned long long every = 0;
+    if (!PyArg_ParseTuple(args, "n|K:watch_hits", &count, &every)) {
+        return NULL;
+    }
+    if (count < 0 || (every & (every - 1)) != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "watch_hits(count, every): count >= 0, every 0 or a power of two");
+        return NULL;
+    }
+    STORE_WATCH(self, count);
+    STORE_MASK(self, every ? (uint64_t)(every - 1) : 0);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Forwarder_get_watching(Forwarder *self, void *Py_UNUSED(closure))
+{
+    uint64_t mask = LOAD_MASK(self);
+    return Py_BuildValue("(nK)", LOAD_WATCH(self), (unsigned long long)(mask ? mask + 1 : 0));
+}
+
 static PyMethodDef Forwarder_methods[] = {
     {"reset_calls", (PyCFunction)Forwarder_reset_calls, METH_NOARGS,
      "Set the call counter back to zero."},
+    {"watch_hits", (PyCFunction)Forwarder_watch_hits, METH_VARARGS,
+     "watch_hits(count, every=0): call on_hit on the next `count` hits, and on every hit\n"
+     "whose call count is a multiple of `every` (a power of two; 0: none)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -429,6 +505,8 @@ static PyMemberDef Forwarder_members[] = {
      "Called as on_miss(args, kwargs) after a call that grew the cache."},
     {"on_error", T_OBJECT, offsetof(Forwarder, on_error), READONLY,
      "Called as on_error(exc, args, kwargs); may return an exception to raise instead."},
+    {"on_hit", T_OBJECT, offsetof(Forwarder, on_hit), READONLY,
+     "Called as on_hit(args, kwargs) on a watched hit (see watch_hits), or None."},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -442,14 +520,17 @@ static PyGetSetDef Forwarder_getset[] = {
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
     {"calls", (getter)Forwarder_get_calls, NULL,
      "Number of successful calls since creation or reset_calls().", NULL},
+    {"watching", (getter)Forwarder_get_watching, NULL,
+     "(hits still watched, sampling interval) as set by watch_hits.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 PyDoc_STRVAR(Forwarder_doc,
-             "Forwarder(jitted, cache_size, on_miss, on_error)\n--\n\n"
+             "Forwarder(jitted, cache_size, on_miss, on_error, on_hit=None)\n--\n\n"
              "Call `jitted`, count successful calls, and call on_miss(args, kwargs) when\n"
              "cache_size() changed across the call (always, if cache_size is None).\n"
-             "On an Exception, on_error(exc, args, kwargs) may return a replacement.");
+             "On an Exception, on_error(exc, args, kwargs) may return a replacement.\n"
+             "Hits chosen by watch_hits() call on_hit(args, kwargs).");
 
 static PyTypeObject ForwarderType = {
     PyVarObject_HEAD_INIT(NULL, 0)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from jax import monitoring
 
+from jitmagic.ledger import registry
+
 TRACE = "/jax/core/compile/jaxpr_trace_duration"
 LOWER = "/jax/core/compile/jaxpr_to_mlir_module_duration"
 COMPILE = "/jax/core/compile/backend_compile_duration"
@@ -93,10 +95,12 @@ def uninstall() -> None:
 
 
 def reset() -> None:
-    """Back to a fresh process: no listeners, none suspended (for test isolation)."""
+    """Back to a fresh process: no listeners, none suspended, no jit builds counted (for
+    test isolation)."""
     global _suspended
     uninstall()
     _suspended = False
+    registry.forget_builds()
 
 
 def is_installed() -> bool:

@@ -13,7 +13,7 @@ is what makes it fast.
 
 Contract (both classes)::
 
-    Forwarder(jitted, cache_size, on_miss, on_error)
+    Forwarder(jitted, cache_size, on_miss, on_error, on_hit=None)
     __call__(*args, **kwargs):
         n = cache_size()
         out = jitted(*args, **kwargs)
@@ -22,7 +22,13 @@ Contract (both classes)::
             (KeyboardInterrupt, SystemExit and other BaseExceptions bypass on_error.)
         calls += 1                      # successful calls only; exact across threads
         if cache_size is None or cache_size() != n: on_miss(args, kwargs)
+        elif on_hit and the hit is watched: on_hit(args, kwargs)
         return out
+
+    watch_hits(count, every=0): the next ``count`` hits are watched, and so is every hit
+        whose call count is a multiple of ``every`` (0 or a power of two). Off by default,
+        so a plain hit pays two integer tests (what catches a static mutated in place
+        between hits, see ``jitmagic.diagnose.stale``, costs nothing when unused).
 
 ``args`` is a tuple and ``kwargs`` a (possibly empty) dict. An exception raised
 by ``cache_size`` or ``on_miss`` propagates to the caller. ``__init__`` runs once
@@ -72,6 +78,9 @@ class PyForwarder:
     _fw_jitted: Callable[..., Any] = staticmethod(_uninitialised)
     _fw_cache_size: CacheSize | None = None
     _fw_on_error: OnError = staticmethod(_no_replacement)
+    _fw_on_hit: OnMiss | None = None
+    _fw_watch = 0
+    _fw_mask = 0
 
     def __init__(
         self,
@@ -79,18 +88,21 @@ class PyForwarder:
         cache_size: CacheSize | None,
         on_miss: OnMiss,
         on_error: OnError,
+        on_hit: OnMiss | None = None,
     ) -> None:
         if "_fw_jitted" in vars(self):  # as the C type: the callables are written once
             raise TypeError("Forwarder.__init__() was already called")
         for name, value in (("jitted", jitted), ("on_miss", on_miss), ("on_error", on_error)):
             if not callable(value):
                 raise TypeError(f"Forwarder() argument {name!r} must be callable")
-        if cache_size is not None and not callable(cache_size):
-            raise TypeError("Forwarder() argument 'cache_size' must be callable or None")
+        for name, maybe in (("cache_size", cache_size), ("on_hit", on_hit)):
+            if maybe is not None and not callable(maybe):
+                raise TypeError(f"Forwarder() argument {name!r} must be callable or None")
         self._fw_jitted = jitted
         self._fw_cache_size = cache_size
         self._fw_on_miss = on_miss
         self._fw_on_error = on_error
+        self._fw_on_hit = on_hit
         # next() on an itertools.count is one C call, so it is atomic under the GIL;
         # `self.n += 1` is not (threads interleave between load and store).
         self._fw_counter = itertools.count()
@@ -110,10 +122,29 @@ class PyForwarder:
                     f"not {type(replacement).__name__}"
                 )
             raise replacement  # noqa: B904 - __context__ = exc, as in the C type
-        next(self._fw_counter)
+        calls = next(self._fw_counter) + 1
         if cache_size is None or cache_size() != before:
             self._fw_on_miss(args, kwargs)
+        elif self._fw_on_hit is not None and self._watched_hit(calls):
+            self._fw_on_hit(args, kwargs)
         return out
+
+    def _watched_hit(self, calls: int) -> bool:
+        if self._fw_watch > 0:
+            self._fw_watch -= 1
+            return True
+        return self._fw_mask != 0 and calls & self._fw_mask == 0
+
+    def watch_hits(self, count: int, every: int = 0) -> None:
+        """Call ``on_hit`` on the next ``count`` hits and on every ``every``-th call."""
+        if count < 0 or every < 0 or every & (every - 1):
+            raise ValueError("watch_hits(count, every): count >= 0, every 0 or a power of two")
+        self._fw_watch, self._fw_mask = count, max(every - 1, 0)
+
+    @property
+    def watching(self) -> tuple[int, int]:
+        """(hits still watched, sampling interval) as set by ``watch_hits``."""
+        return self._fw_watch, self._fw_mask + 1 if self._fw_mask else 0
 
     def __get__(self, obj: object, objtype: type | None = None) -> Any:
         """Bind like a function (and like ``jax.jit`` objects) when stored on a class."""
@@ -148,6 +179,11 @@ class PyForwarder:
     def on_miss(self) -> OnMiss:
         """Called as ``on_miss(args, kwargs)`` after a call that grew the cache."""
         return self._fw_on_miss
+
+    @property
+    def on_hit(self) -> OnMiss | None:
+        """Called as ``on_hit(args, kwargs)`` on a watched hit, or None."""
+        return self._fw_on_hit
 
     @property
     def on_error(self) -> OnError:

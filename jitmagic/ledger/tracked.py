@@ -1,13 +1,12 @@
 """TrackedFunction: `jax.jit` with an exact ledger of calls, hits and misses.
 
-The hit path is a C-level forward (see `forward`): count the call, read JAX's
-dispatch-cache size before and after, return. Only when the cache grew does
-Python run (`_on_miss`), and only there is a miss *confirmed* from what JAX
-actually did on this thread: the user's body ran (a trace, counted by a shim
-inside the jitted function) or XLA compiled it (a `jax.monitoring` event). A new
-dispatch entry without either (a Python float after a weak-typed array) is not a
-miss. Then the signature is built, diffed against the retained entries to name
-the reason, and the entry's jaxpr is taken from JAX's trace cache (no re-trace).
+The hit path is a C-level forward (see `forward`): count the call, read JAX's dispatch-cache
+size before and after, return. Only when the cache grew does Python run (`_on_miss`), and
+there a miss is *confirmed* from what JAX did on this thread: the body ran (a trace, counted
+by a shim inside the jitted function) or XLA compiled it (a `jax.monitoring` event). A new
+dispatch entry without either (a Python float after a weak-typed array) is a hit. Then the
+signature is built, diffed against the retained entries to name the reason, and the jaxpr
+is taken from JAX's trace cache (no re-trace).
 
 What happens *after* a miss (warnings, budgets) and *on an error* (diagnosis) is
 handed in as `checks` and `diagnoser`: the ledger records, other layers judge.
@@ -40,9 +39,12 @@ Diagnoser = Callable[[BaseException, FailedCall], "BaseException | None"]
 
 
 class MissChecks(Protocol):
-    """Run after every recorded miss (static hygiene, churn, budgets); may warn or raise."""
+    """After every recorded miss (hygiene, churn, budgets), and on the hits `watch_hits`
+    asked for or that only added a dispatch entry (`after_hit`); may warn or raise."""
 
     def after_miss(self, fn: TrackedFunction, entry: CacheEntry) -> None: ...
+
+    def after_hit(self, fn: TrackedFunction, args: tuple, kwargs: dict) -> None: ...
 
 
 class TrackedFunction(Forwarder):
@@ -86,7 +88,8 @@ class TrackedFunction(Forwarder):
         self._reset_records()
         events.install()  # once per process; stays off after `%unload_ext`
         super().__init__(
-            self._jitted, cache_size_probe(self._jitted), self._on_miss, self._on_error
+            self._jitted, cache_size_probe(self._jitted), self._on_miss, self._on_error,
+            self._on_hit if checks is not None else None,
         )
         functools.update_wrapper(self, fun)
         self.__name__ = self._name
@@ -122,7 +125,11 @@ class TrackedFunction(Forwarder):
         traced = self._take_traces()
         found = events.drain(self._name)
         if not traced and not found.compiled:
-            return  # a new dispatch entry, but JAX neither traced nor compiled: a hit
+            # a new dispatch entry, but JAX neither traced nor compiled: a hit (of a
+            # weak-typed float, or of a static whose hash changed in place)
+            if self._checks is not None:
+                self._checks.after_hit(self, args, kwargs)
+            return
         try:
             entry = self._record_miss(args, kwargs, traced, found)
         except Exception as err:  # a bug of ours must never cost the user the call's result
@@ -136,6 +143,10 @@ class TrackedFunction(Forwarder):
             hooks.notify_miss(self, entry)
             if self._checks is not None:
                 self._checks.after_miss(self, entry)
+
+    def _on_hit(self, args: tuple, kwargs: dict | None) -> None:
+        """A hit `watch_hits` asked for (only set up when there are checks)."""
+        self._checks.after_hit(self, args, kwargs or {})  # type: ignore[union-attr]
 
     def _record_miss(self, args: tuple, kwargs: dict, traced: int,
                      found: events.CompileEvents) -> CacheEntry | None:
@@ -271,9 +282,8 @@ class TrackedFunction(Forwarder):
 
     def rewritten_source(self) -> str:
         """The `autocond` rewrite of the function (what `--show-source` prints)."""
-        return getattr(self._body, "__jitmagic_autocond_source__", None) or (
-            "(no rewrite: autocond is off)"
-        )
+        rewrite = getattr(self._body, "__jitmagic_autocond_source__", None)
+        return rewrite or "(no rewrite: autocond is off)"
 
     def dashboard(self) -> Any:
         """A live ipywidgets dashboard of this function's ledger."""
@@ -281,14 +291,9 @@ class TrackedFunction(Forwarder):
 
     def ledger_text(self) -> str:
         """The ledger as plain text (what `%jitstats` prints in a terminal)."""
-        lines = [str(self.stats)]
-        lines += [f"  {e}" for e in self.entries]
-        return "\n".join(lines)
+        return "\n".join([str(self.stats), *(f"  {e}" for e in self.entries)])
 
     def __repr__(self) -> str:
-        s = self.stats
-        static = f" static={self._static_argnames}" if self._static_argnames else ""
-        return (
-            f"<TrackedFunction {self._name}{static} "
-            f"calls={s.calls} hits={s.hits} misses={s.misses}>"
-        )
+        s, static = self.stats, f" static={self._static_argnames}" if self._static_argnames else ""
+        counts = f"calls={s.calls} hits={s.hits} misses={s.misses}"
+        return f"<TrackedFunction {self._name}{static} {counts}>"

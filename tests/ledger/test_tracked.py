@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import jitmagic
+from jitmagic.errors import StaleStaticWarning
 
 
 def counted(fun):
@@ -211,6 +212,7 @@ def test_counts_exact_across_threads():
     assert (s.calls, s.hits, s.misses) == (16001, 16000, 1)
 
 
+@pytest.mark.filterwarnings("ignore::jitmagic.RecompileWarning")  # 6 shapes: said, rightly
 def test_threads_with_different_shapes_miss_exactly_once_each():
     body = counted(lambda x: x.sum())
     f = jitmagic.jit(body)
@@ -288,12 +290,22 @@ class Config:
         self.scale = scale
 
 
-def test_mutated_static_value_warns_at_the_next_miss():
+def test_mutated_static_value_warns_at_the_next_hit():
     f = jitmagic.jit(lambda x, cfg: x * cfg.scale, static_argnames="cfg")
     cfg = Config(2.0)
     f(jnp.ones(2), cfg=cfg)
     cfg.scale = 3.0
-    assert f(jnp.ones(2), cfg=cfg).tolist() == [2.0, 2.0]  # the stale constant, silently
+    with pytest.warns(StaleStaticWarning, match="static argument `cfg`") as rec:
+        out = f(jnp.ones(2), cfg=cfg)
+    assert out.tolist() == [2.0, 2.0]  # JAX's stale constant, now said on the hit itself
+    assert rec[0].filename == __file__
+
+
+def test_mutated_static_value_warns_at_the_next_miss_when_no_hit_saw_it():
+    f = jitmagic.jit(lambda x, cfg: x * cfg.scale, static_argnames="cfg")
+    cfg = Config(2.0)
+    f(jnp.ones(2), cfg=cfg)
+    cfg.scale = 3.0
     with pytest.warns(jitmagic.RecompileWarning, match="`cfg` was mutated after") as rec:
         f(jnp.ones(5), cfg=cfg)
     assert rec[0].filename == __file__
