@@ -16,6 +16,7 @@ from jitmagic.diagnose.budget import max_compiles as max_compiles
 from jitmagic.errors import RecompileLimitError as RecompileLimitError
 from jitmagic.errors import RecompileWarning as RecompileWarning
 from jitmagic.errors import SideEffectWarning as SideEffectWarning
+from jitmagic.errors import StaleStaticWarning as StaleStaticWarning
 from jitmagic.errors import TracingPrintWarning as TracingPrintWarning
 from jitmagic.ledger.records import CacheEntry as CacheEntry
 from jitmagic.ledger.records import Stats as Stats

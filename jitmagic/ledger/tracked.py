@@ -286,7 +286,7 @@ class TrackedFunction(Forwarder):
         return rewrite or "(no rewrite: autocond is off)"
 
     def dashboard(self) -> Any:
-        """A live ipywidgets dashboard of this function's ledger."""
+        """This function's dashboard: an HTML view of its ledger (live when the notebook shows it)."""
         return hooks.call("dashboard", self)
 
     def ledger_text(self) -> str:
