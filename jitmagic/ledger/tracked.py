@@ -286,7 +286,7 @@ class TrackedFunction(Forwarder):
         return rewrite or "(no rewrite: autocond is off)"
 
     def dashboard(self) -> Any:
-        """This function's dashboard: an HTML view of its ledger (live when the notebook shows it)."""
+        """This function's dashboard: an HTML view of its ledger, live where it is shown."""
         return hooks.call("dashboard", self)
 
     def ledger_text(self) -> str:
