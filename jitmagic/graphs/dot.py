@@ -21,11 +21,12 @@ _NODE_STYLE = {
     "summary": 'shape=box3d style=filled fillcolor="#e5e7eb"',
     "span": 'shape=box style="dashed,filled" fillcolor="#f3f4f6"',
     "literal": 'shape=plain fontsize=9 fontcolor="#6b7280"',
-    "const": 'shape=box style="dashed" fontsize=9 height=0.2',
-    "ghost": 'shape=plain fontsize=9 fontcolor="#7c3aed"',
+    "const": 'shape=box style="dashed,filled" fillcolor="#f3f4f6" fontsize=9 height=0.2',
+    "ghost": 'shape=plain fontsize=9 fontcolor="#8b5cf6"',
     "port": 'shape=plain fontsize=9 fontcolor="#6b7280"',
     "pass": 'shape=note style=dashed fontsize=9 fontcolor="#6b7280" color="#a78bfa"',
     "static": 'shape=note style=filled fillcolor="#fef9c3"',
+    "anchor": "shape=point style=invis width=0 height=0 label=\"\"",
     "static_lit": 'shape=box style="filled" fillcolor="#fde047" fontsize=9 height=0.2',
 }
 _CLUSTER_STYLE = {
@@ -33,6 +34,16 @@ _CLUSTER_STYLE = {
     "branch": 'style="rounded,dashed" color="#a78bfa"',
     "fold": 'style="rounded,filled" fillcolor="#fff7ed" color="#f97316" penwidth=2',
     "side": 'style="rounded" color="#9ca3af"',
+    # translucent fills and mid-tone labels: readable on light and dark notebook themes
+    "phase_before": 'style="rounded,filled" fillcolor="#9ca3af1a" color="#9ca3af" '
+                    'fontcolor="#6b7280" fontsize=12',
+    "phase_forward": 'style="rounded,filled" fillcolor="#3b82f61a" color="#3b82f6" '
+                     'fontcolor="#3b82f6" fontsize=12',
+    "phase_backward": 'style="rounded,filled" fillcolor="#ef44441a" color="#ef4444" '
+                      'fontcolor="#ef4444" fontsize=12',
+    "phase_update": 'style="rounded,filled" fillcolor="#22c55e1a" color="#22c55e" '
+                    'fontcolor="#16a34a" fontsize=12',
+    "scope": 'style="rounded,dashed" color="#9ca3af" fontcolor="#6b7280"',
 }
 _HILITE = 'color="#dc2626" penwidth=2.5 fillcolor="#fee2e2" style="rounded,filled"'
 
@@ -56,8 +67,10 @@ def _body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
             else:
                 extra = f" {_HILITE}" if item.id in hilite else ""
                 tip = f" tooltip={_q(item.tooltip)}" if item.tooltip else ""
-                out.append(f"{indent}{prefix}{item.id} [label={_q(item.label)} "
-                           f"{_NODE_STYLE[item.kind]}{tip}{extra}]")
+                if item.ref:  # the page highlights a ghost and its source together
+                    extra += f' class="jm-ghost jm-ref-{prefix}{item.ref}"'
+                out.append(f"{indent}{prefix}{item.id} [id={_q(prefix + item.id)} "
+                           f"label={_q(item.label)} {_NODE_STYLE[item.kind]}{tip}{extra}]")
         return out
 
     lines = emit(model.root, "  ")
@@ -66,7 +79,9 @@ def _body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
                  f"{_CLUSTER_STYLE['side']}", *["  " + ln for ln in lines], "  }"]
     for src, dst, label, style in model.edges:
         attrs = f"label={_q(label)}" if label else ""
-        if style == "static":
+        if style == "invis":
+            attrs = "style=invis"
+        elif style == "static":
             attrs += ' style=dashed color="#ca8a04" fontcolor="#a16207" constraint=false'
         elif (src in hilite) != (dst in hilite):
             attrs += ' color="#dc2626"'
@@ -80,7 +95,8 @@ def to_dot(model: Model, extra: Sequence[str] = ()) -> str:
     head = [
         f"digraph {_q(model.title or 'jaxpr')} {{",
         f'  graph [rankdir={model.rankdir} fontname="Helvetica" fontsize=10 labelloc=b '
-        "nodesep=0.25 ranksep=0.3" + (f" label={_q(footer)}]" if footer else "]"),
+        'nodesep=0.25 ranksep=0.3 bgcolor="transparent" fontcolor="#6b7280"'
+        + (f" label={_q(footer)}]" if footer else "]"),
         '  node [fontname="Helvetica" fontsize=10 height=0.3 margin="0.08,0.03"]',
         '  edge [fontname="Helvetica" fontsize=8 arrowsize=0.6 color="#6b7280" '
         'fontcolor="#4b5563"]',
@@ -100,8 +116,11 @@ def footer_notes(stats: Mapping[str, int], max_nodes: int) -> list[str]:
         notes.append(f"collapsed: {stats['collapsed']} nested jaxpr(s) past depth or budget")
     if stats["not_drawn"]:
         notes.append(f"not drawn: {stats['not_drawn']} eqns past max_nodes={max_nodes}")
+    if stats.get("coarse"):
+        notes.append(f"summarised: {stats['coarse']} phase(s) drawn as one node per function "
+                     f"or scope (too many eqns for max_nodes={max_nodes})")
     if stats["ghosts"]:
-        notes.append("↪ name: a long-range use of a value drawn further up")
+        notes.append("↪ name #k: a long-range use of the value drawn further up as name #k")
     return notes
 
 

@@ -42,7 +42,10 @@ def fmt_value(val: Any) -> str:
     """A literal or param value, short: ``0.0``, ``(0,)``, ``float32``."""
     if isinstance(val, np.ndarray | np.generic) or hasattr(val, "dtype"):
         arr = np.asarray(val)
-        return repr(arr.item()) if arr.ndim == 0 else f"array{arr.shape}"
+        if arr.ndim:
+            return f"array{arr.shape}"
+        # the dtype's own shortest round trip: f32 0.01 prints "0.01", not 0.00999999977...
+        return str(arr[()]) if arr.dtype.kind in "fc" else repr(arr.item())
     if isinstance(val, set | frozenset):
         return "{" + ",".join(sorted(map(str, val))) + "}"
     text = str(getattr(val, "name", val)) if hasattr(val, "itemsize") else repr(val)
@@ -189,6 +192,7 @@ class Node:
     kind: str
     label: str
     tooltip: str = ""
+    ref: str = ""  # a ghost: the id of the node it stands for
 
 
 @dataclass

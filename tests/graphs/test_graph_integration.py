@@ -196,7 +196,7 @@ def test_jitcell_graph_names_the_cells_variables_and_lines(ip):
     assert float(last) == pytest.approx(float(jnp.sum(jnp.sin(jnp.arange(3.0)) * 2.0)))
     assert {"total", "y"} <= set(ip.user_ns)
     (dot,) = shown_dots(cap)
-    nodes = re.findall(r'^\s*n\d+ \[label="([^"]*)" .*?tooltip="([^"]*)"', dot, re.M)
+    nodes = re.findall(r'^\s*n\d+ \[id="n\d+" label="([^"]*)" .*?tooltip="([^"]*)"', dot, re.M)
     labels = dict(nodes)
     assert labels["x"] == "f32[3]"  # the input is the cell's variable
     assert labels["total"] == "f32[]"
