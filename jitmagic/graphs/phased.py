@@ -60,8 +60,10 @@ class Scopes(Place):
     def name(self, a: int, b: int) -> str:
         """The scope one level below the common one, when the whole range shares it."""
         base = self.common(a, b)
-        inner = {p[len(base)] for p in self.paths[a:b] if len(p) > len(base)}
-        return _shown(inner.pop()) if len(inner) == 1 else _shown(base[-1]) if base else ""
+        inner = {p[len(base)] if len(p) > len(base) else None for p in self.paths[a:b]}
+        if len(inner) == 1 and None not in inner:
+            return _shown(str(inner.pop()))
+        return _shown(base[-1]) if base else ""
 
 
 def estimate(jaxpr: Jaxpr, plan: Sequence[tuple[str, int, int, int]], depth: int) -> int:
