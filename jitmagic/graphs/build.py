@@ -19,7 +19,8 @@ from typing import Any
 import jax
 from jax.extend.core import ClosedJaxpr, Jaxpr, Literal
 
-from jitmagic.graphs.dot import diff_graphs, footer_notes, to_dot
+from jitmagic.graphs.diff import diff_graphs
+from jitmagic.graphs.dot import footer_notes, to_dot
 from jitmagic.graphs.fold import find_folds, plan_eqns, wants_ghosts
 from jitmagic.graphs.leaves import draw_inputs, draw_outputs
 from jitmagic.graphs.model import (

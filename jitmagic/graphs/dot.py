@@ -1,4 +1,4 @@
-"""Emitting: a drawable model (`_graphmodel`) -> DOT text, and two models side by side.
+"""Emitting: a drawable model (`model`) -> DOT text (`diff` puts two in one digraph).
 
 Styles live in two tables keyed by node/cluster kind, so a new kind is one row. Every
 id is prefixed when emitted, which lets ``diff_graphs`` put two models in one digraph
@@ -7,11 +7,9 @@ without renumbering them. The footer says in plain words what the picture folded
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 
 from jitmagic.graphs.model import TIMES, Cluster, Model
-from jitmagic.graphs.render import JaxprGraph
 
 _NODE_STYLE = {
     "input": 'shape=box style="rounded,filled" fillcolor="#dbeafe" penwidth=1.5',
@@ -53,7 +51,7 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
+def body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
           root_label: str | None = None) -> list[str]:
     """Clusters, nodes and edges of one model, ids prefixed (so two can share a digraph)."""
     def emit(cl: Cluster, indent: str) -> list[str]:
@@ -101,7 +99,7 @@ def to_dot(model: Model, extra: Sequence[str] = ()) -> str:
         '  edge [fontname="Helvetica" fontsize=8 arrowsize=0.6 color="#6b7280" '
         'fontcolor="#4b5563"]',
     ]
-    return "\n".join([*head, *(extra or _body(model)), "}"]) + "\n"
+    return "\n".join([*head, *(extra or body(model)), "}"]) + "\n"
 
 
 def footer_notes(stats: Mapping[str, int], max_nodes: int) -> list[str]:
@@ -122,43 +120,3 @@ def footer_notes(stats: Mapping[str, int], max_nodes: int) -> list[str]:
     if stats["ghosts"]:
         notes.append("↪ name #k: a long-range use of the value drawn further up as name #k")
     return notes
-
-
-
-def _diff_keys(model: Model, nodes: list) -> list[tuple]:
-    """What must be equal for two nodes to count as the same: kind, label, edge shapes."""
-    edge_labels: dict[str, list[str]] = {}
-    for src, dst, label, _style in model.edges:
-        edge_labels.setdefault(src, []).append("out:" + label)
-        edge_labels.setdefault(dst, []).append("in:" + label)
-    return [(n.kind, n.label, tuple(sorted(edge_labels.get(n.id, ())))) for n in nodes]
-
-
-def diff_graphs(a: JaxprGraph, b: JaxprGraph) -> JaxprGraph:
-    """Two graphs side by side; nodes (and their edges) that do not match are red.
-
-    Nodes are matched by ``(kind, label, shapes on their edges)`` in emission order (a
-    longest-common-subsequence match), so the same function traced with two static values
-    differs exactly in the static box and the literals the static became, and a new input
-    shape marks the nodes whose operands or results changed shape.
-    """
-    ma, mb = a.model, b.model
-    na, nb = ma.nodes(), mb.nodes()
-    matcher = difflib.SequenceMatcher(None, _diff_keys(ma, na), _diff_keys(mb, nb),
-                                      autojunk=False)
-    same_a: set[str] = set()
-    same_b: set[str] = set()
-    for blk in matcher.get_matching_blocks():
-        same_a.update(n.id for n in na[blk.a : blk.a + blk.size])
-        same_b.update(n.id for n in nb[blk.b : blk.b + blk.size])
-    hi_a = frozenset(n.id for n in na) - same_a
-    hi_b = frozenset(n.id for n in nb) - same_b
-    body = [*_body(ma, "a_", hi_a, f"A: {ma.title or 'first'}"),
-            *_body(mb, "b_", hi_b, f"B: {mb.title or 'second'}")]
-    n_diff = len(hi_a) + len(hi_b)
-    model = Model(Cluster("root", "root", "diff"), [], [f"{n_diff} node(s) differ (red)"],
-                  ma.rankdir, f"{ma.title} vs {mb.title}")
-    summary = f"JaxprGraph diff {ma.title!r} vs {mb.title!r}: {n_diff} node(s) differ"
-    text = "A:\n" + a.text + "\nB:\n" + b.text
-    return JaxprGraph(to_dot(model, body), summary, text, a.n_nodes + b.n_nodes,
-                      {"differing_nodes": n_diff, "a": a.info, "b": b.info}, model)

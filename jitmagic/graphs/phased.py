@@ -17,7 +17,7 @@ from jax.extend.core import Jaxpr, Literal
 
 from jitmagic.graphs.draw import Place, Src
 from jitmagic.graphs.fold import Wiring, plan_eqns, tokens
-from jitmagic.graphs.model import TIMES, Cluster, count_eqns, subjaxprs
+from jitmagic.graphs.model import TIMES, Cluster, count_eqns, stack_edges, subjaxprs
 from jitmagic.graphs.phases import PHASE_TITLES, label_phases, runs, scope_paths
 from jitmagic.graphs.walk import Walker
 
@@ -117,23 +117,10 @@ def _budgets(sizes: list[int], rough: list[int], spare: int) -> list[bool]:
 
 
 def stack_phases(walker: Walker, root: Cluster, parts: Sequence[Cluster]) -> None:
-    """Keep parts (inputs, phases, outputs) one under the other: ghosts cut the real
-    edges between them, and Graphviz puts unconnected clusters side by side. An invisible
-    node between two parts sits below the first's bottom nodes (no edge to a node of the
-    same part) and above the next one's top nodes."""
-    edges = [(s, d) for s, d, _, style in walker.edges if style != "invis"]
-    for k in range(1, len(parts)):
-        mid = walker.node(root, "anchor", "")
-        above = {n.id for n in walker.nodes_in(parts[k - 1])}
-        below = {n.id for n in walker.nodes_in(parts[k])}
-        feeds = {s for s, d in edges if s in above and d in above}
-        fed = {d for s, d in edges if s in below and d in below}
-        walker.edges += [(n, mid, "", "invis") for n in sorted(above - feeds, key=_num)]
-        walker.edges += [(mid, n, "", "invis") for n in sorted(below - fed, key=_num)]
-
-
-def _num(nid: str) -> int:
-    return int(nid[1:])
+    """Keep the phases one under the other (see `model.stack_edges`)."""
+    gaps = [walker.node(root, "anchor", "") for _ in parts[1:]]
+    walker.edges += stack_edges([[n.id for n in walker.nodes_in(p)] for p in parts],
+                                walker.edges, gaps)
 
 
 def draw_root(walker: Walker, jaxpr: Jaxpr, consts: Sequence[Any], env: dict[Any, Src],

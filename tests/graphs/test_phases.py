@@ -14,7 +14,7 @@ import pytest
 from realmodels import init_mlp, mlp_batch, mlp_step, transformer_args, transformer_step
 from test_graph import _portable
 
-from jitmagic.graphs.build import graph
+from jitmagic.graphs.build import diff_graphs, graph
 from jitmagic.graphs.model import Cluster, fmt_value
 from jitmagic.graphs.phases import label_phases, named_scopes, runs, scope_paths
 from jitmagic.graphs.render import MAX_LAYOUT_NODES, render_dot
@@ -72,7 +72,8 @@ def test_mlp_step_reads_inputs_loss_gradients_updated_params():
     scopes = {c.label for c in clusters(g.model.root, "scope")}
     assert {"mlp_loss", "mlp_step.lambda"} <= scopes  # the user's functions
     outputs = [n.label for n in g.model.nodes() if n.kind == "output"]
-    assert "out[0][2]['w']" in outputs and "out[1]" in outputs  # new params, loss
+    assert "out[0][2]['w']" in outputs
+    assert "out[1]" in outputs
 
 
 def test_named_scopes_are_clusters_inside_the_phase():
@@ -113,7 +114,8 @@ def test_no_phase_is_hidden_by_the_cap():
     assert [c.kind for c in phases] == ["phase_forward", "phase_backward", "phase_update"]
     for phase in phases:
         spans = [n.label for n in phase.items if not isinstance(n, Cluster) and n.kind == "span"]
-        assert spans and all(" ops" in s for s in spans)  # each phase: a node per scope run
+        assert spans
+        assert all(" ops" in s for s in spans)
     assert "summarised: 3 phase(s)" in g.source
 
 
@@ -124,7 +126,8 @@ def test_every_ghost_names_and_numbers_its_source():
         assert ghosts
         for ghost in ghosts:
             name, number = GHOST.match(ghost.label).groups()
-            assert name and name != "..."
+            assert name
+            assert name != "..."
             assert number in nodes[ghost.ref].label.split("\n")[0]
             assert f'class="jm-ghost jm-ref-{ghost.ref}"' in g.source
 
@@ -150,3 +153,43 @@ def test_a_step_of_10000_eqns_still_yields_a_picture():
     assert g.n_nodes <= MAX_LAYOUT_NODES
     assert len(clusters(g.model.root, "phase_")) == 3
     assert render_dot(g.source, timeout=120).startswith(b"<?xml")
+
+
+@cache
+def mlp_entries():
+    from realmodels import mlp_three_entries
+
+    import jitmagic
+
+    step = jitmagic.jit(mlp_step, static_argnames="lr")
+    mlp_three_entries(step)
+    return step.entries
+
+
+def test_diff_of_big_graphs_draws_only_differences_and_their_neighbours():
+    e = mlp_entries()
+    d = diff_graphs(e[1].graph(), e[2].graph())  # lr 0.01 -> 0.1: statics and literals
+    shown = d.n_nodes
+    assert d.info["differing_nodes"] > 0
+    assert d.info["not_drawn_same"] > 0
+    assert shown + d.info["not_drawn_same"] == len(e[1].graph().model.nodes()) + len(
+        e[2].graph().model.nodes())
+    assert "lr = 0.01" in d.source
+    assert "lr = 0.1" in d.source
+    assert "matching node(s) not drawn" in d.source
+
+
+def test_diff_stacks_b_below_a():
+    e = mlp_entries()
+    d = diff_graphs(e[0].graph(), e[1].graph())
+    assert "a_b_gap" in d.source
+    assert re.search(r"a_n\d+ -> a_b_gap \[style=invis\]", d.source)
+    assert re.search(r"a_b_gap -> b_n\d+ \[style=invis\]", d.source)
+
+
+@pytest.mark.dot
+def test_the_lr_diff_fits_1400_px():
+    e = mlp_entries()
+    svg = render_dot(diff_graphs(e[1].graph(), e[2].graph()).source).decode()
+    width_pt = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+    assert width_pt * 4 / 3 <= 1400
