@@ -66,7 +66,7 @@ def body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
                 extra = f" {_HILITE}" if item.id in hilite else ""
                 tip = f" tooltip={_q(item.tooltip)}" if item.tooltip else ""
                 if item.ref:  # the page highlights a ghost and its source together
-                    extra += f' class="jm-ghost jm-ref-{prefix}{item.ref}"'
+                    extra += f' class="jmghost jmref_{prefix}{item.ref}"'
                 out.append(f"{indent}{prefix}{item.id} [id={_q(prefix + item.id)} "
                            f"label={_q(item.label)} {_NODE_STYLE[item.kind]}{tip}{extra}]")
         return out

@@ -129,7 +129,7 @@ def test_every_ghost_names_and_numbers_its_source():
             assert name
             assert name != "..."
             assert number in nodes[ghost.ref].label.split("\n")[0]
-            assert f'class="jm-ghost jm-ref-{ghost.ref}"' in g.source
+            assert f'class="jmghost jmref_{ghost.ref}"' in g.source
 
 
 def test_phases_are_stacked_by_invisible_edges():
