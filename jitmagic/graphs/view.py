@@ -17,12 +17,13 @@ import uuid
 
 _REF = re.compile(r'class="node jmghost jmref_(\w+)"')
 _HOT = "fill:#fde68a;stroke:#dc2626;stroke-width:3"
+_HOT_TEXT = "fill:#dc2626;font-weight:bold"
 
 
 def _hover_rules(scope: str, svg: str) -> str:
     """One rule per ghosted source: hovering any of its ghosts lights up both."""
     refs = sorted(set(_REF.findall(svg)))
-    rules = [f"#{scope} .jmref_{r}:hover polygon, #{scope} .jmref_{r}:hover text,"
+    rules = [f"#{scope} .jmref_{r}:hover text {{{_HOT_TEXT}}}"
              f"#{scope} svg:has(.jmref_{r}:hover) #{r} polygon,"
              f"#{scope} svg:has(.jmref_{r}:hover) #{r} path {{{_HOT}}}" for r in refs]
     return "\n".join(rules)
