@@ -2,10 +2,11 @@
 
 The work is split by concept, each module a step of one pipeline:
 
-* `_graphmodel`: the drawable model (nodes, clusters, edges) and jaxpr inspectors;
-* `_graphfold`: planning big graphs by structure (folds, elisions, ghosts, JAX_FACTS §8);
-* `_graphwalk`: walking a jaxpr into the model with counter ids (deterministic DOT);
-* `_graphdot`: emitting DOT, and two models side by side for ``diff_graphs``.
+* `model`: the drawable model (nodes, clusters, edges) and jaxpr inspectors;
+* `fold`: planning big graphs by structure (folds, elisions, ghosts, JAX_FACTS §8);
+* `phases` / `phased`: what each eqn is for, drawn as phase and scope clusters in a budget;
+* `draw` / `walk`: drawing primitives, and walking a jaxpr with counter ids (deterministic DOT);
+* `leaves`: inputs and outputs; `dot`: emitting DOT; `diff`: two models in one picture.
 
 This module names inputs and outputs as the user did, bakes the static values in, and
 assembles a `JaxprGraph`; the names other modules import from here stay here.
