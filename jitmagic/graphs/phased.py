@@ -144,8 +144,8 @@ def draw_root(walker: Walker, jaxpr: Jaxpr, consts: Sequence[Any], env: dict[Any
             folds = {s: r for kind, s, _, r in plan if kind == "fold"}
             draw_coarse(walker, jaxpr, a, b, env, box, paths, folds)
             continue
-        if phase:  # its share: what it was estimated to need
-            walker.limit = walker.n_nodes + max(size, COARSE_GROUPS) + COARSE_GROUPS
+        if phase:  # its share: what it was estimated to need (ghosts are not estimated)
+            walker.limit = walker.n_nodes + 2 * max(size, COARSE_GROUPS)
         walker.walk_range(jaxpr, plan, env, Scopes(walker, box, paths), 0)
     walker.limit = walker.max_nodes
     return [b for b in boxes if b is not root]
