@@ -6,6 +6,9 @@ Two shapes of program, each at ~500 and ~5,000 eqns:
 * ``loop``: an unrolled Python loop (5 ops per pass): the common big jaxpr; folds.
 * ``varied``: every pass uses a different literal, so nothing folds: the worst case,
   kept drawable by ghost nodes and the ``max_nodes`` cut.
+Real train steps (``tests/realmodels.py``): the 3-layer MLP step (value_and_grad + SGD,
+``lr`` static) and the 6-layer transformer step (AdamW written out), timed from the
+traced jaxpr to a picture: build (phases, scopes, folds) + DOT, then each renderer.
 Renderers: system ``dot`` (with a timeout) and Viz.js (the vendored browser module) in
 node. Peers (jaxviz, jpviz) run in a subprocess with a timeout when ``--peers`` points
 at a directory where they are pip-installed (``pip install --target DIR jaxviz jpviz
@@ -28,10 +31,14 @@ import jax
 import jax.numpy as jnp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from realmodels import init_mlp, mlp_batch, mlp_step, transformer_args, transformer_step
+
 from jitmagic.graphs.build import build_graph
 from jitmagic.graphs.render import RenderError, render_dot
+from jitmagic.ledger.signature import build_signature, output_names
 
-STATIC = Path(__file__).resolve().parents[1] / "jitmagic" / "static"
+STATIC = Path(__file__).resolve().parents[1] / "jitmagic" / "graphs" / "static"
 TIMEOUT = 120.0
 
 
@@ -116,6 +123,33 @@ def run_peer(name: str, kind: str, passes: int, peers: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+STEPS = {
+    "mlp_step": lambda: (mlp_step, (init_mlp(), *mlp_batch(32)), {"lr": 0.01}, ("lr",)),
+    "transformer_step": lambda: (transformer_step, transformer_args(), {}, ()),
+}
+
+
+def time_step(name: str, repeat: int) -> str:
+    """One row: a real train step from its traced jaxpr to a picture."""
+    fun, args, kwargs, statics = STEPS[name]()
+    t0 = time.perf_counter()
+    traced = jax.jit(fun, static_argnames=statics).trace(*args, **kwargs)
+    t_trace = time.perf_counter() - t0
+    sig = build_signature(fun, args, kwargs, (), statics)
+    names = [leaf.path for leaf in sig.leaves]
+    outs = output_names(traced.out_info)
+    t_build, g = best(lambda: build_graph(traced.jaxpr, in_names=names, out_names=outs,
+                                          statics=sig.statics, title=name), repeat)
+    t0 = time.perf_counter()
+    try:
+        render_dot(g.source, timeout=TIMEOUT)
+        t_dot = f"{time.perf_counter() - t0:.3f} s"
+    except RenderError as exc:
+        t_dot = str(exc)
+    return (f"| {name} | {g.info['n_eqns']} | {t_trace:.3f} s | {t_build:.3f} s | {g.n_nodes} "
+            f"| {t_dot} | {render_node(g.source)} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
@@ -141,6 +175,10 @@ def main() -> None:
         if opts.peers:
             row += "".join(f" {run_peer(p, kind, passes, opts.peers)} |" for p in PEER)
         print(row, flush=True)
+    print("\n| train step | eqns | trace | build+DOT | nodes | dot -Tsvg | Viz.js (node) |")
+    print("|---" * 7 + "|")
+    for name in STEPS:
+        print(time_step(name, opts.repeat), flush=True)
 
 
 if __name__ == "__main__":

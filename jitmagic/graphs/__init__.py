@@ -2,10 +2,14 @@
 
 Named `graphs` so that importing it never shadows the function `jitmagic.graph`.
 
-Owns: the model and jaxpr inspectors (model.py), planning big graphs (fold.py), walking a
-jaxpr into the model (walk.py), emitting DOT and diffs (dot.py), naming inputs/outputs and
-assembling a graph (build.py), rendering DOT to a picture (render.py, static/), and the
-glue that draws a tracked function's call or ledger entry (ledger.py).
+Owns: the model and jaxpr inspectors (model.py), planning big graphs (fold.py), what each
+eqn of a step is for (phases.py: forward/backward/update, user functions, named scopes),
+drawing primitives and numbered ghosts (draw.py), walking a jaxpr into the model (walk.py),
+the top level as phase and scope clusters within a budget (phased.py), pytree inputs and
+outputs (leaves.py), emitting DOT (dot.py), diffs (diff.py), naming inputs/outputs and
+assembling a graph (build.py), rendering DOT to a picture (render.py, static/), the
+fitted, hover-linked HTML view (view.py), and the glue that draws a tracked function's
+call or ledger entry (ledger.py).
 
 May import: jax, numpy, graphviz, anywidget (render only) and `jitmagic.ledger`.
 Never IPython or the dashboard.

@@ -2,10 +2,11 @@
 
 The work is split by concept, each module a step of one pipeline:
 
-* `_graphmodel`: the drawable model (nodes, clusters, edges) and jaxpr inspectors;
-* `_graphfold`: planning big graphs by structure (folds, elisions, ghosts, JAX_FACTS §8);
-* `_graphwalk`: walking a jaxpr into the model with counter ids (deterministic DOT);
-* `_graphdot`: emitting DOT, and two models side by side for ``diff_graphs``.
+* `model`: the drawable model (nodes, clusters, edges) and jaxpr inspectors;
+* `fold`: planning big graphs by structure (folds, elisions, ghosts, JAX_FACTS §8);
+* `phases` / `phased`: what each eqn is for, drawn as phase and scope clusters in a budget;
+* `draw` / `walk`: drawing primitives, and walking a jaxpr with counter ids (deterministic DOT);
+* `leaves`: inputs and outputs; `dot`: emitting DOT; `diff`: two models in one picture.
 
 This module names inputs and outputs as the user did, bakes the static values in, and
 assembles a `JaxprGraph`; the names other modules import from here stay here.
@@ -19,8 +20,10 @@ from typing import Any
 import jax
 from jax.extend.core import ClosedJaxpr, Jaxpr, Literal
 
-from jitmagic.graphs.dot import diff_graphs, footer_notes, to_dot
+from jitmagic.graphs.diff import diff_graphs
+from jitmagic.graphs.dot import footer_notes, to_dot
 from jitmagic.graphs.fold import find_folds, plan_eqns, wants_ghosts
+from jitmagic.graphs.leaves import draw_inputs, draw_outputs
 from jitmagic.graphs.model import (
     Cluster,
     Model,
@@ -31,6 +34,7 @@ from jitmagic.graphs.model import (
     short_aval,
     subjaxprs,
 )
+from jitmagic.graphs.phased import draw_root, stack_phases
 from jitmagic.graphs.render import JaxprGraph
 from jitmagic.graphs.walk import Src, Walker
 from jitmagic.ledger.signature import (
@@ -103,11 +107,11 @@ def build_graph(closed_jaxpr: ClosedJaxpr, *, in_names: Sequence[str],
     ins = _names(in_names, len(jaxpr.invars), "in")
     outs = _names(out_names, len(jaxpr.outvars), "out")
     env: dict[Any, Src] = {}
-    for name, v in zip(ins, jaxpr.invars, strict=True):
-        env[v] = Src(walker.node(root, "input", name, short_aval(v)), -1, name)
-    walker.walk(jaxpr, closed_jaxpr.consts, env, root, 0)
-    for name, v in zip(outs, jaxpr.outvars, strict=True):
-        walker.use(v, walker.node(root, "output", name, short_aval(v)), env, root, None)
+    draw_inputs(walker, root, ins, jaxpr.invars, env)
+    phases = draw_root(walker, jaxpr, closed_jaxpr.consts, env, root)
+    draw_outputs(walker, root, outs, jaxpr.outvars, env, len(jaxpr.eqns))
+    if len(phases) > 1:
+        stack_phases(walker, root, phases)
     model = Model(root, walker.edges, footer_notes(walker.stats, max_nodes), rankdir, title)
     sig = ", ".join(f"{n}: {short_aval(v)}" for n, v in zip(ins, jaxpr.invars, strict=True))
     res = ", ".join(f"{n}: {short_aval(v)}" for n, v in zip(outs, jaxpr.outvars, strict=True))

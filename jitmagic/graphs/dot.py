@@ -1,4 +1,4 @@
-"""Emitting: a drawable model (`_graphmodel`) -> DOT text, and two models side by side.
+"""Emitting: a drawable model (`model`) -> DOT text (`diff` puts two in one digraph).
 
 Styles live in two tables keyed by node/cluster kind, so a new kind is one row. Every
 id is prefixed when emitted, which lets ``diff_graphs`` put two models in one digraph
@@ -7,11 +7,9 @@ without renumbering them. The footer says in plain words what the picture folded
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 
 from jitmagic.graphs.model import TIMES, Cluster, Model
-from jitmagic.graphs.render import JaxprGraph
 
 _NODE_STYLE = {
     "input": 'shape=box style="rounded,filled" fillcolor="#dbeafe" penwidth=1.5',
@@ -21,11 +19,12 @@ _NODE_STYLE = {
     "summary": 'shape=box3d style=filled fillcolor="#e5e7eb"',
     "span": 'shape=box style="dashed,filled" fillcolor="#f3f4f6"',
     "literal": 'shape=plain fontsize=9 fontcolor="#6b7280"',
-    "const": 'shape=box style="dashed" fontsize=9 height=0.2',
-    "ghost": 'shape=plain fontsize=9 fontcolor="#7c3aed"',
+    "const": 'shape=box style="dashed,filled" fillcolor="#f3f4f6" fontsize=9 height=0.2',
+    "ghost": 'shape=plain fontsize=9 fontcolor="#8b5cf6"',
     "port": 'shape=plain fontsize=9 fontcolor="#6b7280"',
     "pass": 'shape=note style=dashed fontsize=9 fontcolor="#6b7280" color="#a78bfa"',
     "static": 'shape=note style=filled fillcolor="#fef9c3"',
+    "anchor": "shape=point style=invis width=0 height=0 label=\"\"",
     "static_lit": 'shape=box style="filled" fillcolor="#fde047" fontsize=9 height=0.2',
 }
 _CLUSTER_STYLE = {
@@ -33,6 +32,16 @@ _CLUSTER_STYLE = {
     "branch": 'style="rounded,dashed" color="#a78bfa"',
     "fold": 'style="rounded,filled" fillcolor="#fff7ed" color="#f97316" penwidth=2',
     "side": 'style="rounded" color="#9ca3af"',
+    # translucent fills and mid-tone labels: readable on light and dark notebook themes
+    "phase_before": 'style="rounded,filled" fillcolor="#9ca3af1a" color="#9ca3af" '
+                    'fontcolor="#6b7280" fontsize=12',
+    "phase_forward": 'style="rounded,filled" fillcolor="#3b82f61a" color="#3b82f6" '
+                     'fontcolor="#3b82f6" fontsize=12',
+    "phase_backward": 'style="rounded,filled" fillcolor="#ef44441a" color="#ef4444" '
+                      'fontcolor="#ef4444" fontsize=12',
+    "phase_update": 'style="rounded,filled" fillcolor="#22c55e1a" color="#22c55e" '
+                    'fontcolor="#16a34a" fontsize=12',
+    "scope": 'style="rounded,dashed" color="#9ca3af" fontcolor="#6b7280"',
 }
 _HILITE = 'color="#dc2626" penwidth=2.5 fillcolor="#fee2e2" style="rounded,filled"'
 
@@ -42,7 +51,7 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
+def body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
           root_label: str | None = None) -> list[str]:
     """Clusters, nodes and edges of one model, ids prefixed (so two can share a digraph)."""
     def emit(cl: Cluster, indent: str) -> list[str]:
@@ -56,8 +65,10 @@ def _body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
             else:
                 extra = f" {_HILITE}" if item.id in hilite else ""
                 tip = f" tooltip={_q(item.tooltip)}" if item.tooltip else ""
-                out.append(f"{indent}{prefix}{item.id} [label={_q(item.label)} "
-                           f"{_NODE_STYLE[item.kind]}{tip}{extra}]")
+                if item.ref:  # the page highlights a ghost and its source together
+                    extra += f' class="jmghost jmref_{prefix}{item.ref}"'
+                out.append(f"{indent}{prefix}{item.id} [id={_q(prefix + item.id)} "
+                           f"label={_q(item.label)} {_NODE_STYLE[item.kind]}{tip}{extra}]")
         return out
 
     lines = emit(model.root, "  ")
@@ -66,7 +77,9 @@ def _body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
                  f"{_CLUSTER_STYLE['side']}", *["  " + ln for ln in lines], "  }"]
     for src, dst, label, style in model.edges:
         attrs = f"label={_q(label)}" if label else ""
-        if style == "static":
+        if style == "invis":
+            attrs = "style=invis"
+        elif style == "static":
             attrs += ' style=dashed color="#ca8a04" fontcolor="#a16207" constraint=false'
         elif (src in hilite) != (dst in hilite):
             attrs += ' color="#dc2626"'
@@ -80,12 +93,13 @@ def to_dot(model: Model, extra: Sequence[str] = ()) -> str:
     head = [
         f"digraph {_q(model.title or 'jaxpr')} {{",
         f'  graph [rankdir={model.rankdir} fontname="Helvetica" fontsize=10 labelloc=b '
-        "nodesep=0.25 ranksep=0.3" + (f" label={_q(footer)}]" if footer else "]"),
+        'nodesep=0.25 ranksep=0.3 bgcolor="transparent" fontcolor="#6b7280"'
+        + (f" label={_q(footer)}]" if footer else "]"),
         '  node [fontname="Helvetica" fontsize=10 height=0.3 margin="0.08,0.03"]',
         '  edge [fontname="Helvetica" fontsize=8 arrowsize=0.6 color="#6b7280" '
         'fontcolor="#4b5563"]',
     ]
-    return "\n".join([*head, *(extra or _body(model)), "}"]) + "\n"
+    return "\n".join([*head, *(extra or body(model)), "}"]) + "\n"
 
 
 def footer_notes(stats: Mapping[str, int], max_nodes: int) -> list[str]:
@@ -100,46 +114,9 @@ def footer_notes(stats: Mapping[str, int], max_nodes: int) -> list[str]:
         notes.append(f"collapsed: {stats['collapsed']} nested jaxpr(s) past depth or budget")
     if stats["not_drawn"]:
         notes.append(f"not drawn: {stats['not_drawn']} eqns past max_nodes={max_nodes}")
+    if stats.get("coarse"):
+        notes.append(f"summarised: {stats['coarse']} phase(s) drawn as one node per function "
+                     f"or scope (too many eqns for max_nodes={max_nodes})")
     if stats["ghosts"]:
-        notes.append("↪ name: a long-range use of a value drawn further up")
+        notes.append("↪ name #k: a long-range use of the value drawn further up as name #k")
     return notes
-
-
-
-def _diff_keys(model: Model, nodes: list) -> list[tuple]:
-    """What must be equal for two nodes to count as the same: kind, label, edge shapes."""
-    edge_labels: dict[str, list[str]] = {}
-    for src, dst, label, _style in model.edges:
-        edge_labels.setdefault(src, []).append("out:" + label)
-        edge_labels.setdefault(dst, []).append("in:" + label)
-    return [(n.kind, n.label, tuple(sorted(edge_labels.get(n.id, ())))) for n in nodes]
-
-
-def diff_graphs(a: JaxprGraph, b: JaxprGraph) -> JaxprGraph:
-    """Two graphs side by side; nodes (and their edges) that do not match are red.
-
-    Nodes are matched by ``(kind, label, shapes on their edges)`` in emission order (a
-    longest-common-subsequence match), so the same function traced with two static values
-    differs exactly in the static box and the literals the static became, and a new input
-    shape marks the nodes whose operands or results changed shape.
-    """
-    ma, mb = a.model, b.model
-    na, nb = ma.nodes(), mb.nodes()
-    matcher = difflib.SequenceMatcher(None, _diff_keys(ma, na), _diff_keys(mb, nb),
-                                      autojunk=False)
-    same_a: set[str] = set()
-    same_b: set[str] = set()
-    for blk in matcher.get_matching_blocks():
-        same_a.update(n.id for n in na[blk.a : blk.a + blk.size])
-        same_b.update(n.id for n in nb[blk.b : blk.b + blk.size])
-    hi_a = frozenset(n.id for n in na) - same_a
-    hi_b = frozenset(n.id for n in nb) - same_b
-    body = [*_body(ma, "a_", hi_a, f"A: {ma.title or 'first'}"),
-            *_body(mb, "b_", hi_b, f"B: {mb.title or 'second'}")]
-    n_diff = len(hi_a) + len(hi_b)
-    model = Model(Cluster("root", "root", "diff"), [], [f"{n_diff} node(s) differ (red)"],
-                  ma.rankdir, f"{ma.title} vs {mb.title}")
-    summary = f"JaxprGraph diff {ma.title!r} vs {mb.title!r}: {n_diff} node(s) differ"
-    text = "A:\n" + a.text + "\nB:\n" + b.text
-    return JaxprGraph(to_dot(model, body), summary, text, a.n_nodes + b.n_nodes,
-                      {"differing_nodes": n_diff, "a": a.info, "b": b.info}, model)

@@ -9,6 +9,7 @@ long edges. The walker (`_graphwalk`) only follows the plan.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,49 +20,78 @@ from jitmagic.graphs.model import count_eqns, eqn_params_text, fmt_value, short_
 GHOST_MIN_EQNS = 60  # below this many eqns every use is a real edge
 GHOST_SPAN = 3  # a use more than this many eqns after its producer becomes a ghost
 
-FOLD_MAX_PERIOD = 64
+FOLD_MAX_PERIOD = 600  # a transformer layer's forward pass is ~80 eqns, its backward ~100
 FOLD_MIN_REPS = 3
 FOLD_MIN_SAVED = 6  # fold only when it hides at least this many eqns
 ELIDE_MIN = 8  # unary chains at least this long keep only their ends
 
 
-def _tokens(jaxpr: Jaxpr) -> tuple[np.ndarray, np.ndarray]:
-    """Two ints per eqn: same op, params, types and relative wiring (exact); same but for
-    where non-literal operands come from (relaxed, lets a fold start at a loop's first pass).
+_OUTSIDE = 1 << 40  # "distance" to an input or const: outside every block
+WIRE_K = 4  # operands whose wiring is compared exactly (more would cost n x K per period)
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Per eqn: what must match for two eqns a period apart to be "the same step".
+
+    ``key``: op, params, types, which operands are literals (and their values);
+    ``dist``: eqns back to the producer of each of the first ``WIRE_K`` operands (``-1``
+    for a literal or none, ``_OUTSIDE`` for an input or const); ``loose``: the key alone,
+    for pulling a fold back to a loop's first pass (which reads the inputs).
     """
-    where: dict[Any, int] = {v: -1 - k for k, v in enumerate([*jaxpr.constvars, *jaxpr.invars])}
+
+    key: np.ndarray
+    dist: np.ndarray
+    loose: np.ndarray
+
+    def __getitem__(self, sl: slice) -> Wiring:
+        return Wiring(self.key[sl], self.dist[sl], self.loose[sl])
+
+
+def tokens(jaxpr: Jaxpr) -> Wiring:
+    """The wiring table of a jaxpr's eqns (see `Wiring`)."""
+    where: dict[Any, int] = {v: -_OUTSIDE for v in [*jaxpr.constvars, *jaxpr.invars]}
     intern: dict[tuple[Any, ...], int] = {}
-    toks = np.empty((2, len(jaxpr.eqns)), dtype=np.int64)
+    n = len(jaxpr.eqns)
+    key, dist = np.empty(n, dtype=np.int64), np.full((n, WIRE_K), -1, dtype=np.int64)
     for i, eqn in enumerate(jaxpr.eqns):
-        refs: list[tuple[str, str | int]] = []
-        for v in eqn.invars:
+        lits: list[str | None] = []
+        for k, v in enumerate(eqn.invars):
             if isinstance(v, Literal):
-                refs.append(("lit", fmt_value(v.val)))
-            else:
-                pos = where.get(v, -10**9)
-                refs.append(("in", pos) if pos < 0 else ("back", i - pos))
+                lits.append(fmt_value(v.val))
+                continue
+            lits.append(None)
+            if k < WIRE_K:
+                dist[i, k] = min(i - where.get(v, -_OUTSIDE), _OUTSIDE)
         sub = tuple(count_eqns(j) for _, j, _ in subjaxprs(eqn))
-        key = (eqn.primitive.name, eqn_params_text(eqn), sub,
-               tuple(short_aval(v) for v in [*eqn.invars, *eqn.outvars]))
-        loose = tuple(r if r[0] == "lit" else "var" for r in refs)
-        toks[0, i] = intern.setdefault((*key, tuple(refs)), len(intern))
-        toks[1, i] = intern.setdefault((*key, loose), len(intern))
+        key[i] = intern.setdefault((eqn.primitive.name, eqn_params_text(eqn), sub, tuple(lits),
+                                    tuple(short_aval(v) for v in [*eqn.invars, *eqn.outvars])),
+                                   len(intern))
         for v in eqn.outvars:
             where[v] = i
-    return toks[0], toks[1]
+    return Wiring(key, dist, key)
 
 
-def find_folds(toks: np.ndarray, loose: np.ndarray) -> list[tuple[int, int, int]]:
+def _repeats(w: Wiring, p: int) -> np.ndarray:
+    """``out[j]``: eqn ``j + p`` is eqn ``j`` again: same key, and each operand comes from
+    the same eqn of its own block (distance ``< p``, equal) or from outside both blocks."""
+    da, db = w.dist[:-p], w.dist[p:]
+    ia, ib = da < p, db < p
+    wired = np.where(ia & ib, da == db, ~ia & ~ib).all(axis=1)
+    return (w.key[p:] == w.key[:-p]) & wired
+
+
+def find_folds(w: Wiring) -> list[tuple[int, int, int]]:
     """Non-overlapping runs ``(start, period, reps)`` of a block repeated ``reps`` times.
 
-    Vectorised per period (``toks[j] == toks[j + p]``), so 5,000 eqns take milliseconds.
-    A run is pulled back while the relaxed tokens still repeat, so an unrolled loop's
+    Vectorised per period (`_repeats`), so thousands of eqns take milliseconds per period.
+    A run is pulled back while the loose keys still repeat, so an unrolled loop's
     first pass (which reads the inputs) starts the fold, and the shown block is pass one.
     """
-    n = len(toks)
+    n = len(w.key)
     cands = []
     for p in range(1, min(FOLD_MAX_PERIOD, n // FOLD_MIN_REPS) + 1):
-        eq = np.concatenate([[False], toks[p:] == toks[:-p], [False]])
+        eq = np.concatenate([[False], _repeats(w, p), [False]])
         edges = np.flatnonzero(np.diff(eq.astype(np.int8)))
         for s, e in zip(edges[::2], edges[1::2], strict=True):
             reps = (e - s + p) // p
@@ -69,6 +99,7 @@ def find_folds(toks: np.ndarray, loose: np.ndarray) -> list[tuple[int, int, int]
                 cands.append(((reps - 1) * p, -p, int(s), p, int(e + p)))
     taken = np.zeros(n, dtype=bool)
     folds = []
+    loose = w.loose
     for _, _, s, p, end in sorted(cands, reverse=True):
         while s > 0 and not taken[s - 1] and loose[s - 1] == loose[s - 1 + p]:
             s -= 1
@@ -111,12 +142,18 @@ def _is_unary(eqn: Any) -> bool:
             and short_aval(ins[0]) == short_aval(eqn.outvars[0]))
 
 
-def plan_eqns(jaxpr: Jaxpr) -> list[tuple[str, int, int, int]]:
-    """Drawing plan: ``("eqn", i, i+1, 1)``, ``("fold", s, s+p, reps)``, ``("elide", a, b, 0)``."""
+def plan_eqns(jaxpr: Jaxpr, lo: int = 0, hi: int | None = None,
+              toks: Wiring | None = None) -> list[tuple[str, int, int, int]]:
+    """Drawing plan of eqns ``[lo, hi)``: ``("eqn", i, i+1, 1)``, ``("fold", s, s+p, reps)``,
+    ``("elide", a, b, 0)``. Folds never leave the range (a phase of a train step)."""
+    hi = len(jaxpr.eqns) if hi is None else hi
     plan: list[tuple[str, int, int, int]] = []
-    pos = 0
-    folds = find_folds(*_tokens(jaxpr)) if len(jaxpr.eqns) >= FOLD_MIN_REPS * 2 else []
-    for s, p, reps in [*folds, (len(jaxpr.eqns), 0, 0)]:
+    pos = lo
+    folds = []
+    if hi - lo >= FOLD_MIN_REPS * 2:
+        wiring = toks if toks is not None else tokens(jaxpr)
+        folds = [(s + lo, p, r) for s, p, r in find_folds(wiring[lo:hi])]
+    for s, p, reps in [*folds, (hi, 0, 0)]:
         for a, b in _unary_chains(jaxpr, pos, s) if s - pos >= ELIDE_MIN else []:
             plan += [("eqn", i, i + 1, 1) for i in range(pos, a + 1)]
             plan.append(("elide", a + 1, b - 1, 0))

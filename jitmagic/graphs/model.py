@@ -43,7 +43,10 @@ def fmt_value(val: Any) -> str:
     """A literal or param value, short: ``0.0``, ``(0,)``, ``float32``."""
     if isinstance(val, np.ndarray | np.generic) or hasattr(val, "dtype"):
         arr = np.asarray(val)
-        return repr(arr.item()) if arr.ndim == 0 else f"array{arr.shape}"
+        if arr.ndim:
+            return f"array{arr.shape}"
+        # the dtype's own shortest round trip: f32 0.01 prints "0.01", not 0.00999999977...
+        return str(arr[()]) if arr.dtype.kind in "fc" else repr(arr.item())
     if isinstance(val, set | frozenset):
         return "{" + ",".join(sorted(map(str, val))) + "}"
     text = str(getattr(val, "name", val)) if hasattr(val, "itemsize") else repr(val)
@@ -198,6 +201,7 @@ class Node:
     kind: str
     label: str
     tooltip: str = ""
+    ref: str = ""  # a ghost: the id of the node it stands for
 
 
 @dataclass
@@ -226,3 +230,25 @@ class Model:
         for item in (cluster or self.root).items:
             out += self.nodes(item) if isinstance(item, Cluster) else [item]
         return out
+
+
+Edge = tuple[str, str, str, str]
+
+
+def stack_edges(parts: Sequence[Sequence[str]], edges: Sequence[Edge],
+                gaps: Sequence[str]) -> list[Edge]:
+    """Invisible edges that keep parts (node id lists: phases) one under the other.
+
+    Ghosts cut the real edges between phases, and Graphviz puts unconnected clusters side
+    by side. Gap node ``gaps[k]`` sits below part k's bottom nodes (no edge to a node of
+    the same part) and above part k+1's top nodes.
+    """
+    real = [(s, d) for s, d, _, style in edges if style != "invis"]
+    out: list[Edge] = []
+    for k, gap in enumerate(gaps):
+        above, below = set(parts[k]), set(parts[k + 1])
+        feeds = {s for s, d in real if s in above and d in above}
+        fed = {d for s, d in real if s in below and d in below}
+        out += [(n, gap, "", "invis") for n in parts[k] if n not in feeds]
+        out += [(gap, n, "", "invis") for n in parts[k + 1] if n not in fed]
+    return out

@@ -29,12 +29,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from jitmagic.graphs.view import view_html
+
 RENDERER_ENV = "JITMAGIC_RENDERER"
 ROUTES = ("dot", "browser", "text")
 MAX_LAYOUT_NODES = 3000
 DEFAULT_TIMEOUT_S = 20.0
 _STATIC = Path(__file__).parent / "static"
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def picture(svg: str, plain: str) -> dict[str, str]:
+    """The bundle of a drawn graph: the fitted, hover-linked HTML view, the SVG itself
+    (for viewers that drop HTML) and the text summary."""
+    return {"text/html": view_html(svg), "image/svg+xml": svg, "text/plain": plain}
 
 
 class RenderError(RuntimeError):
@@ -128,10 +136,10 @@ class JaxprGraph:
                 svg = render_dot(self.source).decode()
             except RenderError as exc:
                 return {"text/plain": f"{plain}\n({exc})", "text/html": self._html(str(exc))}
-            return {"image/svg+xml": svg, "text/plain": plain}
+            return picture(svg, plain)
         if route == "browser":
             if self._svg:  # the page drew it once: no widget needed any more
-                return {"image/svg+xml": self._svg, "text/plain": plain}
+                return picture(self._svg, plain)
             if self._widget is None:
                 self._widget = _widget_class()(dot=self.source)
                 self._widget.observe(self._on_svg, names="svg")
@@ -147,8 +155,9 @@ class JaxprGraph:
         A widget view needs its model's state, which notebooks do not save by default, so
         a reopened notebook would show "model not found". So the page sends back the SVG
         it drew (the widget's ``svg`` trait) and ``_on_svg`` replaces this display with a
-        plain ``image/svg+xml`` + ``text/plain`` bundle: what the ``dot`` route gives, and
-        what saved notebooks, nbconvert and GitHub show. Only IPython calls this method,
+        static ``text/html`` (inline SVG, `view`) + ``image/svg+xml`` + ``text/plain``
+        bundle: what the ``dot`` route gives, and what saved notebooks, nbconvert and
+        GitHub show. Only IPython calls this method,
         so importing IPython here adds nothing to ``import jitmagic``.
         """
         from IPython.display import display
@@ -175,7 +184,7 @@ class JaxprGraph:
         if self._display_ids:
             from IPython.display import update_display
 
-            bundle = {"image/svg+xml": svg, "text/plain": repr(self)}
+            bundle = picture(svg, repr(self))
             for display_id in self._display_ids:
                 update_display(bundle, raw=True, display_id=display_id)
             self._display_ids.clear()

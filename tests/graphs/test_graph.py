@@ -256,7 +256,7 @@ def test_unrolled_loop_folds_into_one_block_with_badge():
     g = CASES["unrolled"]()
     assert g.info["n_eqns"] == 5000
     assert g.info["folded"] == 4995
-    assert "\u00d71000  block of 5 ops" in _labels(g.model.root)[0]
+    assert "\u00d71000 block of 5 ops" in _labels(g.model.root)[0]
     assert g.n_nodes < 20
     assert "folded: 1 run(s)" in g.source
 
@@ -283,7 +283,8 @@ def test_long_range_uses_become_ghost_nodes():
 
     g = graph(f, jnp.ones(2), jnp.ones(2), max_nodes=1000)
     ghosts = [n.label for n in g.model.nodes() if n.kind == "ghost"]
-    assert ghosts == ["\u21aa y"]
+    assert ghosts == ["\u21aa y #1"]  # numbered: the input node says "y #1" too
+    assert 'label="y #1"' in g.source
 
 
 def test_long_unary_chain_is_elided():
@@ -338,8 +339,8 @@ def test_diff_highlights_what_changed_between_two_statics():
     b = graph(tutorial, jnp.array(5.0), threshold=10.0, static_argnames="threshold")
     d = diff_graphs(a, b)
     assert d.info["differing_nodes"] == 4  # two static boxes, two literals
-    assert 'a_n3 [label="0.0"' in d.source
-    assert 'b_n3 [label="10.0"' in d.source
+    assert 'a_n3 [id="a_n3" label="0.0"' in d.source
+    assert 'b_n3 [id="b_n3" label="10.0"' in d.source
     assert d.source.count('color="#dc2626" penwidth=2.5') == 4
     assert "subgraph cluster_a_root" in d.source
 

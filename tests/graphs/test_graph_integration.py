@@ -196,7 +196,7 @@ def test_jitcell_graph_names_the_cells_variables_and_lines(ip):
     assert float(last) == pytest.approx(float(jnp.sum(jnp.sin(jnp.arange(3.0)) * 2.0)))
     assert {"total", "y"} <= set(ip.user_ns)
     (dot,) = shown_dots(cap)
-    nodes = re.findall(r'^\s*n\d+ \[label="([^"]*)" .*?tooltip="([^"]*)"', dot, re.M)
+    nodes = re.findall(r'^\s*n\d+ \[id="n\d+" label="([^"]*)" .*?tooltip="([^"]*)"', dot, re.M)
     labels = dict(nodes)
     assert labels["x"] == "f32[3]"  # the input is the cell's variable
     assert labels["total"] == "f32[]"
@@ -278,14 +278,16 @@ def test_drawn_svg_replaces_the_widget_display_for_saved_notebooks(seeded):
     (swap,) = cap.outputs
     assert swap.update
     assert swap.transient["display_id"] == display_id
-    assert swap.data == {"image/svg+xml": SVG, "text/plain": repr(seeded.user_ns["g"])}
+    assert swap.data["image/svg+xml"] == SVG
+    assert swap.data["text/plain"] == repr(seeded.user_ns["g"])
+    assert SVG in swap.data["text/html"]  # the inline view of the same picture
 
     with capture_output() as cap:  # a second page, or a re-render: nothing more to do
         widget_of(shown).set_state({"svg": SVG + " "})
     assert not cap.outputs
     with capture_output() as cap:  # displaying it again needs no widget any more
         seeded.run_cell("display(g)")
-    assert set(cap.outputs[0].data) == {"image/svg+xml", "text/plain"}
+    assert set(cap.outputs[0].data) == {"text/html", "image/svg+xml", "text/plain"}
     assert len(seeded.user_ns["body_runs"]) == 1
 
 
@@ -305,7 +307,7 @@ def test_jitcell_graph_display_is_swapped_too(ip):
 def test_other_routes_display_the_usual_bundle_without_a_display_id(ip, monkeypatch):
     run(ip, SEED)
     for route, mimes in (("text", {"text/plain", "text/html"}),
-                         ("dot", {"image/svg+xml", "text/plain"})):
+                         ("dot", {"text/html", "image/svg+xml", "text/plain"})):
         if route == "dot" and not shutil.which("dot"):
             continue
         monkeypatch.setenv(_render.RENDERER_ENV, route)

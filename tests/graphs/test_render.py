@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -94,7 +95,7 @@ def test_vizjs_is_vendored_with_its_licence():
 def test_dot_route_gives_svg_and_plain(monkeypatch):
     monkeypatch.setenv(_render.RENDERER_ENV, "dot")
     bundle = _tutorial()._repr_mimebundle_()
-    assert set(bundle) == {"image/svg+xml", "text/plain"}
+    assert set(bundle) == {"text/html", "image/svg+xml", "text/plain"}
     assert "<svg" in bundle["image/svg+xml"]
     assert "threshold = 0.0" in bundle["image/svg+xml"]
 
@@ -130,3 +131,20 @@ def test_vendored_vizjs_renders_our_dot_without_any_binary(tmp_path):
                           check=True)
     assert "<svg" in done.stdout
     assert "threshold = 0.0" in done.stdout
+
+
+@pytest.mark.skipif(not shutil.which("dot"), reason="needs the Graphviz `dot` binary")
+def test_view_fits_the_cell_and_links_each_ghost_to_its_source():
+    from jitmagic.graphs.view import view_html
+
+    def f(x, y):
+        for i in range(80):
+            x = x * float(i)
+        return x + y
+
+    svg = render_dot(graph(f, jnp.ones(2), jnp.ones(2)).source).decode()
+    html = view_html(svg)
+    assert 'fill="white"' not in svg  # transparent: no white slab on a dark theme
+    assert "max-width:100%" in html  # fitted to the cell; the checkbox shows 1:1
+    assert re.search(r"svg:has\(\.jmref_n(\d+):hover\) #n\1 polygon", html)
+    assert html.count("<svg") == 1

@@ -1,0 +1,195 @@
+"""Train steps drawn as their story: phases, scopes, x6 folds, numbered ghosts, budgets."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from realmodels import init_mlp, mlp_batch, mlp_step, transformer_args, transformer_step
+from test_graph import _portable
+
+from jitmagic.graphs.build import diff_graphs, graph
+from jitmagic.graphs.model import Cluster, fmt_value
+from jitmagic.graphs.phases import label_phases, named_scopes, runs, scope_paths
+from jitmagic.graphs.render import MAX_LAYOUT_NODES, render_dot
+
+GOLDEN = Path(__file__).parent / "golden"
+GHOST = re.compile(r"^\u21aa (.+) (#\d+)$")
+
+
+@cache
+def mlp():
+    return graph(mlp_step, init_mlp(), *mlp_batch(32), lr=0.01, static_argnames="lr")
+
+
+@cache
+def transformer():
+    return graph(transformer_step, *transformer_args())
+
+
+def clusters(cl: Cluster, kind: str | None = None) -> list[Cluster]:
+    """Every cluster below ``cl`` (of one kind prefix, when given), depth first."""
+    out = []
+    for item in cl.items:
+        if isinstance(item, Cluster):
+            if kind is None or item.kind.startswith(kind):
+                out.append(item)
+            out += clusters(item, kind)
+    return out
+
+
+@pytest.mark.parametrize("name", ["mlp_step", "transformer_step"])
+def test_golden_train_steps(name):
+    dot = _portable((mlp if name == "mlp_step" else transformer)().source)
+    path = GOLDEN / f"{name}.dot"
+    if os.environ.get("JITMAGIC_REGEN_GOLDEN"):
+        path.write_text(dot, encoding="utf-8")
+    assert dot == path.read_text(encoding="utf-8")
+
+
+def test_name_stack_marks_forward_backward_and_the_update_follows():
+    closed = jax.jit(mlp_step, static_argnames="lr").trace(
+        init_mlp(), *mlp_batch(4), lr=0.01).jaxpr
+    phases = [label for label, _, _ in runs(label_phases(closed.jaxpr.eqns))]
+    assert phases == ["forward", "backward", "update"]
+
+
+def test_without_a_gradient_there_are_no_phases():
+    closed = jax.make_jaxpr(lambda x: jnp.sin(x) * 2)(jnp.ones(3))
+    assert label_phases(closed.jaxpr.eqns) == ["", ""]
+
+
+def test_mlp_step_reads_inputs_loss_gradients_updated_params():
+    g = mlp()
+    phases = [c.label.split(":")[0] for c in clusters(g.model.root, "phase_")]
+    assert phases == ["forward", "backward", "update"]
+    scopes = {c.label for c in clusters(g.model.root, "scope")}
+    assert {"mlp_loss", "mlp_step.lambda"} <= scopes  # the user's functions
+    outputs = [n.label for n in g.model.nodes() if n.kind == "output"]
+    assert "out[0][2]['w']" in outputs
+    assert "out[1]" in outputs
+
+
+def test_named_scopes_are_clusters_inside_the_phase():
+    def loss(x):
+        with jax.named_scope("encoder"):
+            h = jnp.tanh(x) * 3.0
+        return (h ** 2).sum()
+
+    g = graph(lambda x: x - 0.1 * jax.grad(loss)(x), jnp.ones(3))
+    for phase in clusters(g.model.root, "phase_forward") + clusters(g.model.root,
+                                                                   "phase_backward"):
+        assert "encoder" in [c.label for c in clusters(phase, "scope")]
+    assert named_scopes("transpose(jvp(enc))/inner") == ("enc", "inner")
+    assert named_scopes("jvp()") == ()
+
+
+def test_scope_paths_are_relative_to_the_traced_function():
+    closed = jax.jit(mlp_step, static_argnames="lr").trace(
+        init_mlp(), *mlp_batch(4), lr=0.01).jaxpr
+    paths = set(scope_paths(closed.jaxpr.eqns))
+    assert paths == {("mlp_loss",), ("mlp_step.<lambda>",)}
+
+
+def test_repeated_layers_fold_into_x6_in_every_phase():
+    g = transformer()
+    for kind in ("phase_forward", "phase_backward"):
+        (phase,) = clusters(g.model.root, kind)
+        folds = [c.label for c in clusters(phase, "fold")]
+        assert any(label.startswith("\u00d76 _block") for label in folds), folds
+    blocks = [int(re.search(r"block of (\d+) ops", c.label).group(1))
+              for c in clusters(g.model.root, "fold")]
+    assert g.info["folded"] == 5 * sum(blocks)  # five of six layers hidden, per phase
+
+
+def test_no_phase_is_hidden_by_the_cap():
+    g = graph(transformer_step, *transformer_args(), max_nodes=60)
+    phases = clusters(g.model.root, "phase_")
+    assert [c.kind for c in phases] == ["phase_forward", "phase_backward", "phase_update"]
+    for phase in phases:
+        spans = [n.label for n in phase.items if not isinstance(n, Cluster) and n.kind == "span"]
+        assert spans
+        assert all(" ops" in s for s in spans)
+    assert "summarised: 3 phase(s)" in g.source
+
+
+def test_every_ghost_names_and_numbers_its_source():
+    for g in (mlp(), transformer()):
+        nodes = {n.id: n for n in g.model.nodes()}
+        ghosts = [n for n in nodes.values() if n.kind == "ghost"]
+        assert ghosts
+        for ghost in ghosts:
+            name, number = GHOST.match(ghost.label).groups()
+            assert name
+            assert name != "..."
+            assert number in nodes[ghost.ref].label.split("\n")[0]
+            assert f'class="jmghost jmref_{ghost.ref}"' in g.source
+
+
+def test_phases_are_stacked_by_invisible_edges():
+    g = mlp()
+    assert "style=invis" in g.source
+    assert [n for n in g.model.nodes() if n.kind == "anchor"]
+
+
+def test_float32_constants_print_their_shortest_round_trip():
+    assert fmt_value(np.float32(0.01)) == "0.01"
+    assert fmt_value(np.float64(0.1)) == "0.1"
+    assert fmt_value(np.int32(3)) == "3"
+    assert "0.01" in [n.label for n in mlp().model.nodes() if n.kind in ("literal", "static_lit")]
+    assert "0.009999999776482582" not in mlp().source
+
+
+@pytest.mark.dot
+def test_a_step_of_10000_eqns_still_yields_a_picture():
+    g = graph(transformer_step, *transformer_args(layers=32))
+    assert g.info["n_eqns"] > 10_000
+    assert g.n_nodes <= MAX_LAYOUT_NODES
+    assert len(clusters(g.model.root, "phase_")) == 3
+    assert render_dot(g.source, timeout=120).startswith(b"<?xml")
+
+
+@cache
+def mlp_entries():
+    from realmodels import mlp_three_entries
+
+    import jitmagic
+
+    step = jitmagic.jit(mlp_step, static_argnames="lr")
+    mlp_three_entries(step)
+    return step.entries
+
+
+def test_diff_of_big_graphs_draws_only_differences_and_their_neighbours():
+    e = mlp_entries()
+    d = diff_graphs(e[1].graph(), e[2].graph())  # lr 0.01 -> 0.1: statics and literals
+    shown = d.n_nodes
+    assert d.info["differing_nodes"] > 0
+    assert d.info["not_drawn_same"] > 0
+    assert shown + d.info["not_drawn_same"] == len(e[1].graph().model.nodes()) + len(
+        e[2].graph().model.nodes())
+    assert "lr = 0.01" in d.source
+    assert "lr = 0.1" in d.source
+    assert "matching node(s) not drawn" in d.source
+
+
+def test_diff_stacks_b_below_a():
+    e = mlp_entries()
+    d = diff_graphs(e[0].graph(), e[1].graph())
+    assert "a_b_gap" in d.source
+    assert re.search(r"a_n\d+ -> a_b_gap \[style=invis\]", d.source)
+    assert re.search(r"a_b_gap -> b_n\d+ \[style=invis\]", d.source)
+
+
+@pytest.mark.dot
+def test_the_lr_diff_fits_1400_px():
+    e = mlp_entries()
+    svg = render_dot(diff_graphs(e[1].graph(), e[2].graph()).source).decode()
+    width_pt = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+    assert width_pt * 4 / 3 <= 1400
