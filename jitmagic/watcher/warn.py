@@ -70,9 +70,10 @@ def emit(texts: list[str], frame: FrameType | None) -> None:
             warnings.warn(text, RecompileWarning, stacklevel=2)
             continue
         module_globals = frame.f_globals
+        # No `module_globals=`: Python 3.13 raises ValueError for a namespace whose
+        # `__spec__` is None, as IPython's is; linecache finds cells and files anyway.
         warnings.warn_explicit(
             text, RecompileWarning, frame.f_code.co_filename, frame.f_lineno,
             module=module_globals.get("__name__"),
             registry=module_globals.setdefault("__warningregistry__", {}),
-            module_globals=module_globals,
         )

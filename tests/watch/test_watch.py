@@ -181,3 +181,14 @@ def test_call_site_is_the_user_line_from_a_nested_helper():
     (rec,) = [r for r in w.compiles if r.name == "<lambda>"]
     assert rec.call_site == f"test_watch.py:{_line_of('# HELPER-LINE')}"
     assert sys.getrefcount(rec) >= 2  # records are plain objects kept by the watch
+
+
+def test_warning_from_a_namespace_like_ipythons(jax_compiles):
+    """IPython's user namespace has `__spec__ = None`: Python 3.13's warnings reject such
+    globals as `module_globals`, which once turned the warning into a crash of the cell."""
+    namespace = {"__name__": "__main__", "__spec__": None, "jax": jax, "x": jnp.ones(3)}
+    code = "for _ in range(6):\n    jax.jit(lambda v: v * 2)(x)\n"
+    with jitmagic.watch(), pytest.warns(RecompileWarning, match="jitted anew") as caught:
+        exec(compile(code, "<cell>", "exec"), namespace)
+    assert caught[0].filename == "<cell>"
+    assert caught[0].lineno == 2
