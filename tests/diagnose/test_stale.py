@@ -1,4 +1,4 @@
-"""A static mutated in place after a call: `jax.jit` returns the old value's result, and
+"""A static mutated in place after a call: `jax.jit` may return the old value's result, and
 jitmagic says so on the next call (the probe half of each test checks what JAX does)."""
 
 from __future__ import annotations
@@ -95,7 +95,10 @@ def test_jax_returns_a_stale_result_and_jitmagic_says_so(case: str) -> None:
     bare, s = jax.jit(scale, static_argnums=1), CASES[case]()
     bare(x, s)
     _mutate(s)
-    assert float(bare(x, s)) == 3.0 != total(s)  # JAX: the old value's result, silently
+    if float(bare(x, s)) == total(s):  # JAX 0.12 re-hashes a content-hashed static
+        _jitmagic_agrees_there_is_no_stale_result(case)
+        return
+    assert float(bare(x, s)) == 3.0 != total(s)  # JAX 0.10: the old value's result, silently
 
     f, s = jitmagic.jit(scale, static_argnums=1), CASES[case]()
     f(x, s)
@@ -110,6 +113,19 @@ def test_jax_returns_a_stale_result_and_jitmagic_says_so(case: str) -> None:
     assert "immutable value" in text
     assert "drop it from static_argnames" in text
     assert caught[0].filename == __file__  # points at the user's call
+
+
+def _jitmagic_agrees_there_is_no_stale_result(case: str) -> None:
+    """Where JAX itself retraces, the result is fresh: no STALE claim, only the miss's note."""
+    x = jnp.float32(1.0)
+    f, s = jitmagic.jit(scale, static_argnums=1), CASES[case]()
+    f(x, s)
+    _mutate(s)
+    with pytest.warns(RecompileWarning, match="mutated after it was used") as caught:
+        out = f(x, s)
+    assert float(out) == total(s)
+    assert f.stats.misses == 2
+    assert not [w for w in caught if issubclass(w.category, StaleStaticWarning)]
 
 
 def test_said_once_per_argument_and_a_subclass_of_recompile_warning() -> None:
@@ -162,7 +178,7 @@ def test_mutable_statics_that_do_not_change_stay_silent() -> None:
 
 
 def test_the_miss_path_says_it_only_once_after_the_hit_said_it() -> None:
-    f, s = jitmagic.jit(scale, static_argnums=1), Content([1, 2])
+    f, s = jitmagic.jit(scale, static_argnums=1), CachedHash([1, 2])  # stale in JAX 0.10 and 0.12
     x = jnp.float32(1.0)
     f(x, s)
     _mutate(s)
@@ -170,7 +186,7 @@ def test_the_miss_path_says_it_only_once_after_the_hit_said_it() -> None:
         f(x, s)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        f(x, Content([1, 2]))  # the old value again: a real miss now
+        f(x, CachedHash([1, 2]))  # the old value again: a real miss now
     assert not [w for w in caught if "mutated" in str(w.message)]
 
 
