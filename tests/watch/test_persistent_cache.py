@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import pytest
+from jax.experimental.compilation_cache import compilation_cache
 
 import jitmagic
 
@@ -25,6 +26,7 @@ def persistent_cache(tmp_path):
     yield tmp_path
     for name, value in saved.items():
         jax.config.update(name, value)
+    compilation_cache.reset_cache()  # JAX 0.12 keeps using an open cache without this
     jax.clear_caches()
 
 
