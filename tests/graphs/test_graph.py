@@ -65,8 +65,10 @@ def _labels(cluster):
 
 
 def _portable(dot: str) -> str:
-    """Drop the file:line part of tooltips, which depends on where the repo lives."""
-    return re.sub(r"\\n[^\"\\]*:\d+ \([^)]*\)\"", '"', dot)
+    """Drop the file:line part of tooltips and the checkout's path elsewhere: both depend on
+    where the repo lives."""
+    dot = re.sub(r"\\n[^\"\\]*:\d+ \([^)]*\)\"", '"', dot)
+    return dot.replace(f"{Path(__file__).resolve().parents[2]}/", "")
 
 
 CASES = {
