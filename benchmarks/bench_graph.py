@@ -140,14 +140,19 @@ def time_step(name: str, repeat: int) -> str:
     outs = output_names(traced.out_info)
     t_build, g = best(lambda: build_graph(traced.jaxpr, in_names=names, out_names=outs,
                                           statics=sig.statics, title=name), repeat)
-    t0 = time.perf_counter()
-    try:
-        render_dot(g.source, timeout=TIMEOUT)
-        t_dot = f"{time.perf_counter() - t0:.3f} s"
-    except RenderError as exc:
-        t_dot = str(exc)
+    t_dot = time_dot(g.source)
     return (f"| {name} | {g.info['n_eqns']} | {t_trace:.3f} s | {t_build:.3f} s | {g.n_nodes} "
             f"| {t_dot} | {render_node(g.source)} |")
+
+
+def time_dot(source: str) -> str:
+    """How long the system `dot` takes to lay out `source`, or why it refused."""
+    t0 = time.perf_counter()
+    try:
+        render_dot(source, timeout=TIMEOUT)
+    except RenderError as exc:
+        return str(exc)
+    return f"{time.perf_counter() - t0:.3f} s"
 
 
 def main() -> None:
@@ -164,12 +169,7 @@ def main() -> None:
         t_trace, closed = best(lambda m=maker, p=passes: jax.make_jaxpr(m(p))(*ARGS),
                                opts.repeat)
         t_build, g = best(lambda c=closed: build_graph(c, in_names=["x", "y"]), opts.repeat)
-        t0 = time.perf_counter()
-        try:
-            render_dot(g.source, timeout=TIMEOUT)
-            t_dot = f"{time.perf_counter() - t0:.3f} s"
-        except RenderError as exc:
-            t_dot = str(exc)
+        t_dot = time_dot(g.source)
         row = (f"| {kind} | {g.info['n_eqns']} | {t_trace:.3f} s | {t_build:.3f} s "
                f"| {g.n_nodes} | {t_dot} | {render_node(g.source)} |")
         if opts.peers:

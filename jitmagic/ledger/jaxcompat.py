@@ -66,6 +66,21 @@ class JitTrace:
     src_info: str | None  # "f at file.py:12"
 
 
+def _frame_named(
+    frame: FrameType | None, name: str, file_suffix: str, depth: int
+) -> FrameType | None:
+    """The nearest frame, `frame` or up to `depth` callers above it, running `name` from a
+    file ending in `file_suffix`: how a private function's locals are found."""
+    for _ in range(depth):
+        if frame is None:
+            return None
+        code = frame.f_code
+        if code.co_name == name and code.co_filename.endswith(file_suffix):
+            return frame
+        frame = frame.f_back
+    return None
+
+
 _TRACE_FRAME = "_trace_for_jit"  # jax/_src/pjit.py, around the trace event
 _MAX_DEPTH = 12
 
@@ -79,15 +94,8 @@ def jit_trace_in_progress() -> JitTrace | None:
     arguments. None when that frame or a local is not there (JAX changed): the caller
     then records the compile without a signature.
     """
-    frame: FrameType | None = sys._getframe(1)
-    for _ in range(_MAX_DEPTH):
-        if frame is None:
-            return None
-        code = frame.f_code
-        if code.co_name == _TRACE_FRAME and code.co_filename.endswith("pjit.py"):
-            break
-        frame = frame.f_back
-    else:
+    frame = _frame_named(sys._getframe(1), _TRACE_FRAME, "pjit.py", _MAX_DEPTH)
+    if frame is None:
         return None
     try:
         local = frame.f_locals
@@ -135,15 +143,9 @@ def equinox_call_in_progress(frame: FrameType | None = None) -> WrapperCall | No
     function as `jit_wrapper.__wrapped__`. None when that frame or a local is not there
     (equinox changed, or no equinox call is on the stack).
     """
-    frame = frame if frame is not None else sys._getframe(1)
-    for _ in range(_EQX_DEPTH):
-        if frame is None:
-            return None
-        code = frame.f_code
-        if code.co_name == _EQX_FRAME[0] and code.co_filename.endswith(_EQX_FRAME[1]):
-            break
-        frame = frame.f_back
-    else:
+    frame = _frame_named(frame if frame is not None else sys._getframe(1), *_EQX_FRAME,
+                         _EQX_DEPTH)
+    if frame is None:
         return None
     try:
         local = frame.f_locals
