@@ -4,7 +4,13 @@
 # Browser tests are left to the main job (scripts/test.sh): they test the page, not Python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY="$(command -v python3.13 || ls /root/.pyenv/versions/3.13.*/bin/python3.13 2>/dev/null | head -1 || true)"
+PY=""
+# the first that really runs: a pyenv shim is on PATH even when its version is not selected
+for candidate in python3.13 /root/.pyenv/versions/3.13.*/bin/python3.13; do
+  if "$candidate" -c "import sys; assert sys.version_info[:2] == (3, 13)" 2>/dev/null; then
+    PY="$candidate"; break
+  fi
+done
 if [ -z "$PY" ]; then
   echo "test-py313: SKIPPED, no python3.13 on this machine (install it, e.g. pyenv install 3.13)"
   exit 0
