@@ -203,6 +203,13 @@ def run_cell(page: Page, i: int, wait: bool = True) -> None:
         wait_cell_done(page, i)
 
 
+def run_all(page: Page, count: int) -> None:
+    """Wait until the page shows all `count` cells of the notebook, then run each in order."""
+    expect(cells(page)).to_have_count(count, timeout=T)
+    for i in range(count):
+        run_cell(page, i)
+
+
 def output_text(page: Page, i: int) -> str:
     return cells(page).nth(i).locator(".jp-OutputArea-output").first.inner_text(timeout=T)
 

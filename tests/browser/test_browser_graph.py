@@ -18,7 +18,7 @@ from lab_harness import (
     cells,
     notebook_of,
     open_notebook,
-    run_cell,
+    run_all,
 )
 from playwright.sync_api import Page, expect
 from realmodels import MLP_SOURCE
@@ -44,9 +44,7 @@ def test_graph_becomes_a_saved_svg_without_dot(lab: Lab, page: Page) -> None:
     name = lab.upload(nb, "graph")
     try:
         open_notebook(page, lab, name)
-        expect(cells(page)).to_have_count(len(CELLS), timeout=60_000)
-        for i in range(len(CELLS)):
-            run_cell(page, i)
+        run_all(page, len(CELLS))
         for i in GRAPH_CELLS:
             img = cells(page).nth(i).locator(SVG_IMG)
             expect(img).to_have_count(1, timeout=60_000)
@@ -99,9 +97,7 @@ def test_train_step_graph_tells_the_story_and_the_diff_fits(lab: Lab, page: Page
     name = lab.upload(notebook_of(STEP_CELLS), "step")
     try:
         open_notebook(page, lab, name)
-        expect(cells(page)).to_have_count(len(STEP_CELLS), timeout=60_000)
-        for i in range(len(STEP_CELLS)):
-            run_cell(page, i)
+        run_all(page, len(STEP_CELLS))
         for i in (STEP, DIFF):
             expect(cells(page).nth(i).locator(SVG_IMG)).to_have_count(1, timeout=120_000)
         titles = _texts(page, STEP, f"{SVG_IMG} g.cluster > text")

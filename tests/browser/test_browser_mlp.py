@@ -21,7 +21,7 @@ from lab_harness import (
     notebook_of,
     open_notebook,
     reopen,
-    run_cell,
+    run_all,
     save,
     set_theme,
     stop_kernel,
@@ -67,9 +67,7 @@ def _run_mlp(lab: Lab, page: Page, width: int = 1280,
     # after opening: at 800 px the toolbar folds the kernel name away, which the idle wait reads
     page.set_viewport_size({"width": width, "height": 1000})
     set_theme(page, theme)
-    expect(cells(page)).to_have_count(len(CELLS), timeout=60_000)
-    for i in range(len(CELLS)):
-        run_cell(page, i)
+    run_all(page, len(CELLS))
     board = cells(page).nth(BOARD).locator(".jitmagic-dashboard")
     _expect_final(board)
     return name, board

@@ -23,7 +23,7 @@ from lab_harness import (
     notebook_of,
     open_notebook7,
     reopen,
-    run_cell,
+    run_all,
     save,
     stop_kernel,
 )
@@ -85,9 +85,7 @@ def test_dashboard_and_graphs_in_notebook7(notebook7: Lab, page: Page) -> None:
     try:
         page.set_viewport_size({"width": 1280, "height": 1500})  # all six cells in the shot
         open_notebook7(page, notebook7, name)
-        expect(cells(page)).to_have_count(len(CELLS), timeout=60_000)
-        for i in range(len(CELLS)):
-            run_cell(page, i)
+        run_all(page, len(CELLS))
 
         board = cells(page).nth(BOARD_CELL).locator(".jitmagic-dashboard")
         expect(board.locator(".jm-calls")).to_have_text("4")  # updated from a later cell
@@ -120,9 +118,7 @@ def test_saved_mlp_dashboard_reopens_in_notebook7(notebook7: Lab, page: Page) ->
     name = notebook7.upload(notebook_of(MLP_CELLS), "nb7mlp")
     try:
         open_notebook7(page, notebook7, name)
-        expect(cells(page)).to_have_count(len(MLP_CELLS), timeout=60_000)
-        for i in range(len(MLP_CELLS)):
-            run_cell(page, i)
+        run_all(page, len(MLP_CELLS))
         board = cells(page).nth(MLP_BOARD).locator(".jitmagic-dashboard")
         expect(board.locator(".jm-misses")).to_have_text("3")
         save(page, notebook7, name)
