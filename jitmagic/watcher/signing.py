@@ -18,8 +18,8 @@ from types import FrameType
 from typing import Any
 
 import jax
-import numpy as np
 
+from jitmagic.arrays import ARRAY_TYPES
 from jitmagic.ledger.jaxcompat import JitTrace, equinox_call_in_progress, is_equinox_wrapper
 from jitmagic.ledger.signature import (
     ArgSignature,
@@ -32,14 +32,11 @@ from jitmagic.ledger.signature import (
 )
 
 
-def _is_array(x: Any) -> bool:
-    return isinstance(x, (jax.Array, np.ndarray, np.generic))
-
-
 def _filtered_arg(name: str, passed: str, value: Any) -> ArgSignature:
-    """equinox's rule: array leaves are traced, everything else is static."""
+    """equinox's rule: array leaves are traced, everything else (Python numbers too) is
+    static."""
     flat, treedef = jax.tree_util.tree_flatten_with_path(value)
-    arrays = [(p, v) for p, v in flat if _is_array(v)]
+    arrays = [(p, v) for p, v in flat if isinstance(v, ARRAY_TYPES)]
     if not arrays:
         return ArgSignature(name, passed, static=True, static_value=value)
     leaves = tuple(leaf_signature(name + jax.tree_util.keystr(p), v) for p, v in arrays)
