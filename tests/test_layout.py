@@ -39,7 +39,7 @@ MAY_IMPORT: dict[str, set[str]] = {
 ONLY_IN = {
     "IPython": ("jitmagic/notebook/", "jitmagic/session.py"),
     "ipywidgets": ("jitmagic/graphs/render.py",),
-    "anywidget": ("jitmagic/graphs/render.py",),
+    "anywidget": ("jitmagic/graphs/render.py", "jitmagic/graphs/explore.py"),
 }
 # Known exceptions to ONLY_IN, reported to the lead: `IPython.display` calls in views
 # that display themselves. Same rule as PENDING_SPLIT: an entry must still be true.

@@ -20,6 +20,8 @@ from typing import Any
 import jax
 from jax.extend.core import ClosedJaxpr, Jaxpr, Literal
 
+from jitmagic.graphs.collapse import collapse as collapse_clusters
+from jitmagic.graphs.collapse import resolve
 from jitmagic.graphs.diff import diff_graphs
 from jitmagic.graphs.dot import footer_notes, to_dot
 from jitmagic.graphs.fold import find_folds, plan_eqns, wants_ghosts
@@ -92,8 +94,10 @@ def build_graph(closed_jaxpr: ClosedJaxpr, *, in_names: Sequence[str],
                 out_names: Sequence[str] | None = None,
                 statics: Mapping[str, object] | None = None, title: str = "", depth: int = 2,
                 max_nodes: int = 400, rankdir: str = "TB", show_shapes: bool = True,
-                source_file: str | None = None, line_offset: int = 0) -> JaxprGraph:
-    """Draw a ClosedJaxpr: inputs and outputs with the user's names, statics baked in."""
+                source_file: str | None = None, line_offset: int = 0,
+                collapse: Sequence[str] = ()) -> JaxprGraph:
+    """Draw a ClosedJaxpr: inputs and outputs with the user's names, statics baked in;
+    the clusters named in ``collapse`` (``backward``, ``update``, a function) as one node."""
     jaxpr, statics = closed_jaxpr.jaxpr, dict(statics or {})
     total = count_eqns(jaxpr)
     walker = Walker(depth=depth, max_nodes=max_nodes, show_shapes=show_shapes,
@@ -113,16 +117,19 @@ def build_graph(closed_jaxpr: ClosedJaxpr, *, in_names: Sequence[str],
     if len(phases) > 1:
         stack_phases(walker, root, phases)
     model = Model(root, walker.edges, footer_notes(walker.stats, max_nodes), rankdir, title)
+    if collapse:
+        model = collapse_clusters(model, resolve(model, collapse))
+        model.notes.append(f"collapsed by request: {', '.join(collapse)} (one node each)")
     sig = ", ".join(f"{n}: {short_aval(v)}" for n, v in zip(ins, jaxpr.invars, strict=True))
     res = ", ".join(f"{n}: {short_aval(v)}" for n, v in zip(outs, jaxpr.outvars, strict=True))
     summary = (f"JaxprGraph {title or 'jaxpr'}: {total} eqns ({len(jaxpr.eqns)} top-level), "
                f"inputs ({_clip(sig)}) -> outputs ({_clip(res)}), depth {depth}, "
-               f"{walker.n_nodes} nodes drawn")
+               f"{len(model.nodes())} nodes drawn")
     text = _listing(jaxpr, ins, outs, statics)
     if model.notes:
         text += "\n" + "\n".join(f"  # {n}" for n in model.notes)
     info = {"n_eqns": total, "inputs": ins, "outputs": outs, "depth": depth, **walker.stats}
-    return JaxprGraph(to_dot(model), summary, text, walker.n_nodes, info, model)
+    return JaxprGraph(to_dot(model), summary, text, len(model.nodes()), info, model)
 
 
 def _clip(text: str, n: int = 120) -> str:
@@ -131,7 +138,8 @@ def _clip(text: str, n: int = 120) -> str:
 
 def graph(fun: Any, *args: Any, static_argnums: int | Sequence[int] = (),
           static_argnames: str | Sequence[str] = (), depth: int = 2, max_nodes: int = 400,
-          rankdir: str = "TB", show_shapes: bool = True, **kwargs: Any) -> JaxprGraph:
+          rankdir: str = "TB", show_shapes: bool = True, collapse: Sequence[str] = (),
+          **kwargs: Any) -> JaxprGraph:
     """Draw the jaxpr of ``fun(*args, **kwargs)`` under ``jax.jit`` with these statics."""
     traced = jax.jit(fun, static_argnums=static_argnums,
                      static_argnames=static_argnames).trace(*args, **kwargs)
@@ -140,4 +148,5 @@ def graph(fun: Any, *args: Any, static_argnums: int | Sequence[int] = (),
     return build_graph(traced.jaxpr, in_names=[leaf.path for leaf in signature.leaves],
                        out_names=output_names(traced.out_info), statics=signature.statics,
                        title=function_name(fun), depth=depth,
-                       max_nodes=max_nodes, rankdir=rankdir, show_shapes=show_shapes)
+                       max_nodes=max_nodes, rankdir=rankdir, show_shapes=show_shapes,
+                       collapse=collapse)

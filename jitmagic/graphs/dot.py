@@ -26,6 +26,7 @@ _NODE_STYLE = {
     "static": 'shape=note style=filled fillcolor="#fef9c3"',
     "anchor": "shape=point style=invis width=0 height=0 label=\"\"",
     "static_lit": 'shape=box style="filled" fillcolor="#fde047" fontsize=9 height=0.2',
+    "collapsed": 'shape=box3d style=filled fillcolor="#e0e7ff" color="#6366f1"',
 }
 _CLUSTER_STYLE = {
     "nested": 'style="rounded" color="#8b5cf6"',
@@ -67,6 +68,8 @@ def body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
                 tip = f" tooltip={_q(item.tooltip)}" if item.tooltip else ""
                 if item.ref:  # the page highlights a ghost and its source together
                     extra += f' class="jmghost jmref_{prefix}{item.ref}"'
+                elif item.kind == "collapsed":  # the explorer expands it on a click
+                    extra += ' class="jmcollapsed"'
                 out.append(f"{indent}{prefix}{item.id} [id={_q(prefix + item.id)} "
                            f"label={_q(item.label)} {_NODE_STYLE[item.kind]}{tip}{extra}]")
         return out

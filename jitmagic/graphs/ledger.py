@@ -17,7 +17,7 @@ from jitmagic.ledger.records import CacheEntry, SourceMap
 from jitmagic.ledger.signature import Signature, build_signature, output_names
 from jitmagic.ledger.tracked import TrackedFunction
 
-GRAPH_OPTIONS = ("depth", "max_nodes", "rankdir", "show_shapes")
+GRAPH_OPTIONS = ("depth", "max_nodes", "rankdir", "show_shapes", "collapse")
 
 
 def _draw(jaxpr: Any, signature: Signature, out_names: Sequence[str], source: SourceMap,

@@ -198,6 +198,13 @@ class JaxprGraph:
             f"<pre>{html.escape(self.source)}</pre></details></div>"
         )
 
+    def explore(self, collapse: tuple[str, ...] = ()) -> Any:
+        """A widget to zoom (wheel), pan (drag) and collapse clusters (click) in the page;
+        needs a running kernel, so saved notebooks keep only the static picture."""
+        from jitmagic.graphs.explore import explorer
+
+        return explorer(self, tuple(collapse))
+
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write ``.dot`` (always works), ``.svg`` or ``.png`` (need the ``dot`` binary)."""
         target = Path(path)

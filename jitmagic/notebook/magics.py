@@ -6,7 +6,6 @@ and is tested without IPython.
 
 from __future__ import annotations
 
-import ast
 import inspect
 from typing import TYPE_CHECKING, Any
 
@@ -20,21 +19,17 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
 from jitmagic.api import tracked as make_tracked
+from jitmagic.graphs.collapse import UnknownCluster
 from jitmagic.ledger.records import SourceMap
 from jitmagic.ledger.registry import forget
 from jitmagic.ledger.tracked import TrackedFunction
 from jitmagic.notebook.boards import show_dashboard, show_stats
 from jitmagic.notebook.cell import CellError, CellFunction, plan_cell
 from jitmagic.notebook.cellid import cell_identity
+from jitmagic.notebook.drawing import GRAPH_ARGS, draw_call, draw_diff, graph_options
 
 _AUTOCOND_HELP = ("rewrite Python if/else and loops on traced values into "
                   "lax.cond / lax.while_loop / lax.fori_loop")
-_GRAPH_ARGS = [
-    argument("--depth", type=int, default=2, help="expand nested jaxprs to this depth"),
-    argument("--max-nodes", type=int, default=400, help="collapse the graph past this many nodes"),
-    argument("--rankdir", choices=("TB", "LR"), default="TB", help="layout direction"),
-    argument("--no-shapes", action="store_true", help="hide shape/dtype edge labels"),
-]
 
 
 def _check_static_names(name: str, fun: Any, static: list[str]) -> None:
@@ -49,11 +44,6 @@ def _check_static_names(name: str, fun: Any, static: list[str]) -> None:
     if unknown:
         raise UsageError(f"%jit {name}: --static {' '.join(unknown)} is not a parameter. "
                          f"Valid names: {', '.join(params) or '(none)'}")
-
-
-def _graph_options(args: Any) -> dict[str, Any]:
-    return {"depth": args.depth, "max_nodes": args.max_nodes, "rankdir": args.rankdir,
-            "show_shapes": not args.no_shapes}
 
 
 def _with(decorators: list) -> Any:
@@ -157,7 +147,7 @@ class JitMagics(Magics):
     @argument("--max-compiles", type=int, default=None, metavar="N",
               help="raise RecompileLimitError past N compiles")
     @argument("--no-dashboard", action="store_true", help="do not display the dashboard")
-    @_with(_GRAPH_ARGS)
+    @_with(GRAPH_ARGS)
     @cell_magic
     def jitcell(self, line: str, cell: str) -> Any:
         """Jit-compile this cell: free variables in, assigned names out, e.g.
@@ -181,7 +171,10 @@ class JitMagics(Magics):
             key = cell_identity(self.shell, args.name, cellfn.plan.outputs) or cellfn.plan.key
             show_dashboard(self.shell, cellfn.tracked, key=f"cell:{key}")
         if args.graph:
-            display(cellfn.graph_of_run(ns, **_graph_options(args)))
+            try:
+                display(cellfn.graph_of_run(ns, **graph_options(args)))
+            except UnknownCluster as err:
+                raise UsageError(f"%%jitcell --collapse: {err}") from None
         return last
 
     def _run(self, cellfn: CellFunction) -> tuple[dict[str, Any], Any]:
@@ -225,50 +218,26 @@ class JitMagics(Magics):
               help="static_argnames when the function is not tracked")
     @argument("--diff", nargs="*", type=int, default=None, metavar="I",
               help="compare two entries of a tracked function (default: the last two)")
-    @_with(_GRAPH_ARGS)
+    @argument("--explore", action="store_true",
+              help="an explorer: wheel to zoom, drag to pan, click a cluster to collapse it")
+    @_with(GRAPH_ARGS)
     @line_magic
     def jaxpr(self, line: str) -> Any:
         """Draw the jaxpr of a call, e.g.
 
         %jaxpr conditional_double(jnp.array(5.0), threshold=0.0)
         %jaxpr conditional_double --diff 0 1
+        %jaxpr train_step(params, x, y, lr=0.1) --collapse forward,update --explore
         """
         args = self._parse(self.jaxpr, line)
-        text = " ".join(args.call)
-        opts = _graph_options(args)
-        if args.diff is not None:
-            return self._diff(text, args.diff, opts)
+        text, opts = " ".join(args.call), graph_options(args)
+        folded = opts.pop("collapse", ()) if args.explore else ()  # the explorer can expand
         try:
-            call = ast.parse(text, mode="eval").body
-        except SyntaxError as err:
-            raise UsageError(f"%jaxpr: not a call: {text!r} ({err.msg})") from None
-        if not isinstance(call, ast.Call):
-            raise UsageError(f"%jaxpr: expected a call such as f(x), got {text!r}")
-        fun = self.shell.ev(ast.unparse(call.func))
-        pieces = [ast.unparse(a) for a in call.args] + [
-            f"{k.arg}={ast.unparse(k.value)}" if k.arg else f"**{ast.unparse(k.value)}"
-            for k in call.keywords
-        ]  # evaluated as written, so *xs and **kw work too
-        pos, kw = self.shell.ev(f"(lambda *a, **k: (a, k))({', '.join(pieces)})")
-        if isinstance(fun, (TrackedFunction, CellFunction)):
-            return fun.graph(*pos, **kw, **opts)
-        from jitmagic.graphs.build import graph
-
-        return graph(fun, *pos, static_argnames=tuple(args.static), **kw, **opts)
-
-    def _diff(self, text: str, which: list[int], opts: dict[str, Any]) -> Any:
-        from jitmagic.graphs.build import diff_graphs
-
-        fun = self.shell.ev(text)
-        entries = {e.index: e for e in getattr(fun, "entries", None) or []}
-        if len(entries) < 2:
-            raise UsageError(f"%jaxpr --diff: {text} needs a tracked function with 2+ entries")
-        i, j = (which + sorted(entries)[-2:][len(which):])[:2]
-        missing = [k for k in (i, j) if k not in entries]
-        if missing:
-            raise UsageError(f"%jaxpr --diff: no entry #{missing[0]} (kept: "
-                             f"{', '.join(f'#{k}' for k in sorted(entries))})")
-        return diff_graphs(entries[i].graph(**opts), entries[j].graph(**opts))
+            drawn = (draw_diff(self.shell, text, args.diff, opts) if args.diff is not None
+                     else draw_call(self.shell, text, tuple(args.static), opts))
+            return drawn.explore(collapse=folded) if args.explore else drawn
+        except UnknownCluster as err:
+            raise UsageError(f"%jaxpr --collapse: {err}") from None
 
     @magic_arguments()
     @argument("--sort", choices=("misses", "compile", "calls", "name"), default="misses",
