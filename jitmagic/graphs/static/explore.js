@@ -1,5 +1,5 @@
 // jitmagic explorer (appended to viz.js): the widget's `dot` laid out in the page by Viz.js,
-// wheel to zoom about the pointer, drag to pan, double-click to fit; a click on a cluster
+// wheel to zoom about the pointer, drag to pan, a button to fit; a click on a cluster
 // collapses it and a click on a collapsed (▸) node expands it. Collapsing is done by the
 // kernel (`collapsed` trait -> new `dot`), which keeps the model of the graph.
 let explorerViz;
@@ -15,9 +15,14 @@ async function render({ model, el }) {
   el.classList.add("jitmagic-explorer");
   const bar = document.createElement("div");
   bar.className = "jm-explore-help";
-  bar.textContent = "wheel: zoom · drag: pan · double-click: fit · click a cluster to " +
-    "collapse it, a ▸ node to expand it";
-  bar.style.cssText = "font:11px sans-serif;opacity:.7;margin-bottom:4px";
+  bar.textContent = "wheel: zoom · drag: pan · click a cluster to collapse it, " +
+    "a ▸ node to expand it ";
+  bar.style.cssText = "font:11px sans-serif;opacity:.8;margin-bottom:4px";
+  const fitButton = document.createElement("button");
+  fitButton.className = "jm-explore-fit";
+  fitButton.textContent = "fit";
+  fitButton.style.cssText = "font:11px sans-serif;padding:0 6px";
+  bar.append(fitButton);
   const pane = document.createElement("div");
   pane.className = "jm-explore-pane";
   pane.style.cssText = "overflow:hidden;position:relative;cursor:grab;touch-action:none;" +
@@ -89,7 +94,7 @@ async function render({ model, el }) {
   };
   window.addEventListener("pointermove", onMove);
   window.addEventListener("pointerup", onUp);
-  pane.addEventListener("dblclick", fit);
+  fitButton.addEventListener("click", fit);
   pane.addEventListener("click", (e) => {
     if (drag && drag.moved) return;
     const folded = e.target.closest("g.node.jmcollapsed");
