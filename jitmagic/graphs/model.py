@@ -236,19 +236,46 @@ Edge = tuple[str, str, str, str]
 
 
 def stack_edges(parts: Sequence[Sequence[str]], edges: Sequence[Edge],
-                gaps: Sequence[str]) -> list[Edge]:
+                gaps: Sequence[str], loose: frozenset[str] = frozenset()) -> list[Edge]:
     """Invisible edges that keep parts (node id lists: phases) one under the other.
 
     Ghosts cut the real edges between phases, and Graphviz puts unconnected clusters side
     by side. Gap node ``gaps[k]`` sits below part k's bottom nodes (no edge to a node of
-    the same part) and above part k+1's top nodes.
+    the same part) and above part k+1's top nodes. ``loose`` nodes (ghosts, literals) sit
+    beside their user, often deep in a part: an invisible edge to them is a long one, whose
+    virtual nodes Graphviz routes beside the cluster (a staircase of phases, and most of
+    the layout time). So with ``loose`` given, the gap links only to the first real node
+    of each chain below it, and from the last quarter of the bottom nodes above it.
     """
     real = [(s, d) for s, d, _, style in edges if style != "invis"]
     out: list[Edge] = []
     for k, gap in enumerate(gaps):
-        above, below = set(parts[k]), set(parts[k + 1])
-        feeds = {s for s, d in real if s in above and d in above}
-        fed = {d for s, d in real if s in below and d in below}
-        out += [(n, gap, "", "invis") for n in parts[k] if n not in feeds]
-        out += [(gap, n, "", "invis") for n in parts[k + 1] if n not in fed]
+        out += [(n, gap, "", "invis") for n in _bottoms(parts[k], real, loose)]
+        out += [(gap, n, "", "invis") for n in _tops(parts[k + 1], real, loose)]
     return out
+
+
+def _bottoms(part: Sequence[str], real: list[tuple[str, str]], loose: frozenset[str]) -> list[str]:
+    inside = set(part)
+    feeds = {s for s, d in real if s in inside and d in inside}
+    return [n for n in part if n not in feeds and n not in loose]
+
+
+def _tops(part: Sequence[str], real: list[tuple[str, str]], loose: frozenset[str]) -> list[str]:
+    inside = set(part)
+    if not loose:
+        fed = {d for s, d in real if s in inside and d in inside}
+        return [n for n in part if n not in fed]
+    producers: dict[str, list[str]] = {}
+    for s, d in real:
+        if s in inside and d in inside:
+            producers.setdefault(d, []).append(s)
+    below: set[str] = set()  # nodes already held below the gap, in emission order
+    tops = []
+    for n in part:
+        if n in loose:
+            continue
+        if not any(p in below for p in producers.get(n, ())):
+            tops.append(n)
+        below.add(n)
+    return tops

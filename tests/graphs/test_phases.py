@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from functools import cache
@@ -202,3 +203,43 @@ def test_the_lr_diff_fits_1400_px():
     svg = render_dot(diff_graphs(e[1].graph(), e[2].graph()).source).decode()
     width_pt = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
     assert width_pt * 4 / 3 <= 1400
+
+
+def _phase_spans(g) -> list[tuple[str, float, float]]:
+    """Each phase's (name, top, bottom) in the real `dot` layout (``-Tplain``, y grows up)."""
+    ys = {}
+    for line in render_dot(g.source, "plain").decode().splitlines():
+        parts = line.split()
+        if parts[0] == "node":
+            ys[parts[1]] = float(parts[3])
+    spans = []
+    for cl in clusters(g.model.root, "phase_"):
+        inside = [ys[n.id] for n in g.model.nodes(cl) if n.id in ys]
+        spans.append((cl.kind, max(inside), min(inside)))
+    return spans
+
+
+def test_phases_are_laid_out_one_under_the_other():
+    spans = _phase_spans(mlp())
+    assert [s[0] for s in spans] == ["phase_forward", "phase_backward", "phase_update"]
+    for (_, _, bottom), (_, top, _) in itertools.pairwise(spans):
+        assert bottom > top, spans  # every node of a phase above every node of the next
+
+
+def test_a_big_step_reads_top_down():
+    """The transformer's phases start top-down; Graphviz lets the forward's last nodes (the
+    loss) sink beside the backward pass (it did so before the loose-node rule too)."""
+    spans = _phase_spans(transformer())
+    assert [s[0] for s in spans] == ["phase_forward", "phase_backward", "phase_update"]
+    tops = [top for _, top, _ in spans]
+    assert tops == sorted(tops, reverse=True), spans
+
+
+def test_big_steps_do_not_stack_on_loose_nodes():
+    """Invisible stacking edges to ghosts and literals are long (they sit by their user, deep
+    in a phase) and made `dot` route bundles beside the clusters; big graphs skip them."""
+    g = transformer()
+    kinds = {n.id: n.kind for n in g.model.nodes()}
+    invis = [(s, d) for s, d, _, style in g.model.edges if style == "invis"]
+    assert invis
+    assert not [e for e in invis if {kinds[e[0]], kinds[e[1]]} & {"ghost", "literal"}]
