@@ -5,9 +5,12 @@ longest-common-subsequence match), so the same function traced with two static v
 differs exactly in the static box and the literals the static became, and a new input
 shape marks the nodes whose operands or results changed shape.
 
-Side by side, two train-step graphs made a 7,000 px wide picture. So the entries are
-stacked (A above B), and once a graph is big only the differing nodes are drawn, with
-one level of context (their direct neighbours); the footer says how many were left out.
+Side by side, two train-step graphs made a 7,000 px wide picture. So when the two
+graphs have one structure (a new static value, a new batch size) they are drawn as ONE
+graph with the changes written ``A → B`` in place (`unify`); otherwise the entries are
+stacked (A above B). Either way, once a graph is big only the differing nodes (for a
+dimension substitution: its causes) are drawn, with one level of context (their direct
+neighbours); the footer says how many were left out and, in plain words, what changed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import replace
 from jitmagic.graphs.dot import body, to_dot
 from jitmagic.graphs.model import Cluster, Model, Node, stack_edges
 from jitmagic.graphs.render import JaxprGraph
+from jitmagic.graphs.unify import ARROW, Unified, unify
 
 CONTEXT_FROM = 40  # graphs with more nodes than this show only differences + context
 
@@ -84,9 +88,53 @@ def _stack(a: Model, b: Model) -> list[str]:
                     stack_edges([a_ids, b_ids], edges, ["a_b_gap"])]
 
 
-def diff_graphs(a: JaxprGraph, b: JaxprGraph) -> JaxprGraph:
-    """Entry A above entry B; nodes (and their edges) that do not match are red."""
+def _account(u: Unified, a: JaxprGraph, b: JaxprGraph) -> str:
+    """What changed between two graphs of one structure, in plain words."""
+    n_a, n_b = a.info.get("n_eqns"), b.info.get("n_eqns")
+    same = f"same {n_a} eqns" if n_a is not None and n_a == n_b else "same structure"
+    if u.substitution:
+        subs = ", ".join(f"{k} {ARROW} {v}" for k, v in u.substitution.items())
+        causes = f" (from {', '.join(dict.fromkeys(u.causes))})" if u.causes else ""
+        return f"{same}; every shape change is {subs}{causes}"
+    nodes = u.model.nodes()
+    what = dict.fromkeys(ln for n in nodes if n.id in u.hot
+                         for ln in n.label.split("\n") if ARROW in ln)
+    if not (what or u.changed_edges):
+        return f"{same}; nothing differs"
+    shown = ", ".join(list(what)[:3]) + (", ..." if len(what) > 3 else "")
+    edges = f"{u.changed_edges} edge shape(s) change" if u.changed_edges else ""
+    return f"{same}; " + "; ".join(t for t in (shown, edges) if t)
+
+
+def _unified(u: Unified, a: JaxprGraph, b: JaxprGraph) -> JaxprGraph:
+    """One graph for two of one structure: changes ``A → B`` in place, causes red."""
+    small = len(u.model.nodes()) <= CONTEXT_FROM
+    shown, left = _shown(u.model, u.hot, small)
+    account = _account(u, a, b)
+    notes = [account, f"{len(u.hot)} node(s) differ (red)" + (
+        f"; {u.follow} eqn label(s) only repeat the shape change" if u.follow else "")]
+    if left:
+        notes.append(f"{left} matching node(s) not drawn: only differences and their "
+                     "neighbours")
+    if any(n.kind == "ghost" for n in shown.nodes()):
+        notes.append("\u21aa name #k: a long-range use of the value drawn further up as name #k")
     ma, mb = a.model, b.model
+    model = replace(shown, notes=notes, title=f"{ma.title} vs {mb.title}")
+    lines = body(model, "", u.hot, f"A: {ma.title or 'first'}\nB: {mb.title or 'second'}")
+    summary = f"JaxprGraph diff {ma.title!r} vs {mb.title!r}: {account}"
+    return JaxprGraph(to_dot(model, lines), summary, "A:\n" + a.text + "\nB:\n" + b.text,
+                      len(shown.nodes()),
+                      {"differing_nodes": len(u.hot), "not_drawn_same": left, "unified": True,
+                       "changed_edges": u.changed_edges, "substitution": u.substitution,
+                       "causes": u.causes, "a": a.info, "b": b.info}, model)
+
+
+def diff_graphs(a: JaxprGraph, b: JaxprGraph) -> JaxprGraph:
+    """One merged graph when A and B share a structure, else A above B; changes red."""
+    ma, mb = a.model, b.model
+    u = unify(ma, mb)
+    if u is not None:
+        return _unified(u, a, b)
     na, nb = ma.nodes(), mb.nodes()
     matcher = difflib.SequenceMatcher(None, _diff_keys(ma, na), _diff_keys(mb, nb),
                                       autojunk=False)
@@ -115,4 +163,4 @@ def diff_graphs(a: JaxprGraph, b: JaxprGraph) -> JaxprGraph:
     return JaxprGraph(to_dot(model, body_lines), summary, text,
                       len(show_a.nodes()) + len(show_b.nodes()),
                       {"differing_nodes": n_diff, "not_drawn_same": left_a + left_b,
-                       "a": a.info, "b": b.info}, model)
+                       "unified": False, "a": a.info, "b": b.info}, model)

@@ -84,6 +84,8 @@ def body(model: Model, prefix: str = "", hilite: frozenset[str] = frozenset(),
             attrs = "style=invis"
         elif style == "static":
             attrs += ' style=dashed color="#ca8a04" fontcolor="#a16207" constraint=false'
+        elif style == "changed":  # a diff's edge whose shape differs: `f32[32→64,784]`
+            attrs += ' color="#dc2626" fontcolor="#dc2626"'
         elif (src in hilite) != (dst in hilite):
             attrs += ' color="#dc2626"'
         lines.append(f"  {prefix}{src} -> {prefix}{dst} [{attrs.strip()}]")

@@ -83,8 +83,9 @@ STEP_CELLS = [
     "    x, y = mlp_batch(n)\n    mlp_step(params, x, y, lr=lr)",
     "%jaxpr mlp_step(params, x, y, lr=0.1)",
     "%jaxpr mlp_step --diff",
+    "%jaxpr mlp_step --diff 0 1",
 ]
-STEP, DIFF = 4, 5
+STEP, DIFF, BATCH_DIFF = 4, 5, 6
 HOT_FILL = "rgb(253, 230, 138)"  # view.py's highlight
 
 
@@ -98,7 +99,7 @@ def test_train_step_graph_tells_the_story_and_the_diff_fits(lab: Lab, page: Page
     try:
         open_notebook(page, lab, name)
         run_all(page, len(STEP_CELLS))
-        for i in (STEP, DIFF):
+        for i in (STEP, DIFF, BATCH_DIFF):
             expect(cells(page).nth(i).locator(SVG_IMG)).to_have_count(1, timeout=120_000)
         titles = _texts(page, STEP, f"{SVG_IMG} g.cluster > text")
         for phase in ("forward: inputs -> loss", "backward: loss -> gradients",
@@ -122,13 +123,16 @@ def test_train_step_graph_tells_the_story_and_the_diff_fits(lab: Lab, page: Page
             cells(page).nth(STEP).locator(".jp-OutputArea").screenshot())
         page.set_viewport_size({"width": 1400, "height": 1000})
 
-        pane = cells(page).nth(DIFF).locator(".jm-pane")
-        box = cells(page).nth(DIFF).locator(SVG_IMG).bounding_box()
-        assert box is not None
-        assert box["x"] + box["width"] <= 1400
-        assert pane.evaluate("e => e.scrollWidth <= e.clientWidth")  # no sideways scroll
-        width_attr = cells(page).nth(DIFF).locator(SVG_IMG).get_attribute("width") or ""
-        assert float(width_attr.removesuffix("pt")) * 4 / 3 <= 1400  # fits at 1:1 too
+        for diff in (DIFF, BATCH_DIFF):  # lr 0.01 -> 0.1; batch 32 -> 64 (every shape)
+            pane = cells(page).nth(diff).locator(".jm-pane")
+            box = cells(page).nth(diff).locator(SVG_IMG).bounding_box()
+            assert box is not None
+            assert box["x"] + box["width"] <= 1400
+            assert pane.evaluate("e => e.scrollWidth <= e.clientWidth")  # no sideways scroll
+            width_attr = cells(page).nth(diff).locator(SVG_IMG).get_attribute("width") or ""
+            assert float(width_attr.removesuffix("pt")) * 4 / 3 <= 1400  # fits at 1:1 too
+        footer = " ".join(_texts(page, BATCH_DIFF, f"{SVG_IMG} > g > text"))
+        assert "every shape change is 32 \u2192 64 (from x, y)" in footer
 
         page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme',"
                       " {theme: 'JupyterLab Dark'})")

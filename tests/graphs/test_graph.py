@@ -340,11 +340,12 @@ def test_diff_highlights_what_changed_between_two_statics():
     a = graph(tutorial, jnp.array(5.0), threshold=0.0, static_argnames="threshold")
     b = graph(tutorial, jnp.array(5.0), threshold=10.0, static_argnames="threshold")
     d = diff_graphs(a, b)
-    assert d.info["differing_nodes"] == 4  # two static boxes, two literals
-    assert 'a_n3 [id="a_n3" label="0.0"' in d.source
-    assert 'b_n3 [id="b_n3" label="10.0"' in d.source
-    assert d.source.count('color="#dc2626" penwidth=2.5') == 4
-    assert "subgraph cluster_a_root" in d.source
+    assert d.info["unified"]  # one structure: one graph, changes written A → B
+    assert d.info["differing_nodes"] == 2  # the static box and the literal it became
+    assert "threshold: 0.0 \u2192 10.0" in d.source
+    assert 'label="0.0 \u2192 10.0"' in d.source
+    assert d.source.count('color="#dc2626" penwidth=2.5') == 2
+    assert "subgraph cluster_a_root" not in d.source
 
 
 def test_repr_is_a_compact_listing_with_user_names():

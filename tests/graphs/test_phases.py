@@ -182,25 +182,58 @@ def test_diff_of_big_graphs_draws_only_differences_and_their_neighbours():
     shown = d.n_nodes
     assert d.info["differing_nodes"] > 0
     assert d.info["not_drawn_same"] > 0
-    assert shown + d.info["not_drawn_same"] == len(e[1].graph().model.nodes()) + len(
-        e[2].graph().model.nodes())
-    assert "lr = 0.01" in d.source
-    assert "lr = 0.1" in d.source
+    assert shown + d.info["not_drawn_same"] == len(e[1].graph().model.nodes())  # one graph
+    assert "lr: 0.01 \u2192 0.1" in d.source
+    assert 'label="0.01 \u2192 0.1"' in d.source  # the literal, at its float32 round trip
     assert "matching node(s) not drawn" in d.source
 
 
-def test_diff_stacks_b_below_a():
-    e = mlp_entries()
-    d = diff_graphs(e[0].graph(), e[1].graph())
+def branchy(x, smooth):
+    return jnp.tanh(jnp.sin(x)) if smooth else jnp.abs(x) * 2
+
+
+def test_a_structurally_different_diff_stacks_b_below_a():
+    import jitmagic
+
+    f = jitmagic.jit(branchy, static_argnames="smooth")
+    for smooth in (True, False):  # other eqns: no one-to-one pairing
+        f(jnp.ones(3), smooth=smooth)
+    d = diff_graphs(f.entries[0].graph(), f.entries[1].graph())
+    assert not d.info["unified"]
     assert "a_b_gap" in d.source
     assert re.search(r"a_n\d+ -> a_b_gap \[style=invis\]", d.source)
     assert re.search(r"a_b_gap -> b_n\d+ \[style=invis\]", d.source)
 
 
-@pytest.mark.dot
-def test_the_lr_diff_fits_1400_px():
+def test_the_batch_diff_is_one_graph_of_its_causes():
     e = mlp_entries()
-    svg = render_dot(diff_graphs(e[1].graph(), e[2].graph()).source).decode()
+    d = diff_graphs(e[0].graph(), e[1].graph())  # batch 32 -> 64: every batch shape changes
+    assert d.info["unified"]
+    assert d.info["substitution"] == {"32": "64"}
+    assert d.info["causes"] == ["x", "y"]
+    n = e[0].graph().info["n_eqns"]
+    assert f"same {n} eqns; every shape change is 32 \u2192 64 (from x, y)" in d.summary
+    assert "f32[32\u219264,784]" in d.source
+    red = {ln.split()[0] for ln in d.source.splitlines() if "penwidth=2.5" in ln}
+    labels = {n.id: n.label for n in d.model.nodes()}
+    assert {labels[r].split(" #")[0].removeprefix("\u21aa ") for r in red} == {"x", "y"}
+    assert d.n_nodes < len(e[0].graph().model.nodes()) // 4  # causes and neighbours only
+
+
+def test_the_lr_diff_names_the_static_in_its_summary():
+    e = mlp_entries()
+    d = diff_graphs(e[1].graph(), e[2].graph())
+    assert d.info["unified"]
+    assert d.info["substitution"] == {}
+    n = e[1].graph().info["n_eqns"]
+    assert d.summary.endswith(f"same {n} eqns; lr: 0.01 \u2192 0.1, 0.01 \u2192 0.1")
+
+
+@pytest.mark.dot
+@pytest.mark.parametrize("i", [0, 1])
+def test_the_batch_and_lr_diffs_fit_1400_px(i):
+    e = mlp_entries()
+    svg = render_dot(diff_graphs(e[i].graph(), e[i + 1].graph()).source).decode()
     width_pt = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
     assert width_pt * 4 / 3 <= 1400
 
