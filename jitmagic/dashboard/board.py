@@ -45,6 +45,15 @@ _SIGNATURE = f"flex:1 1 12em;{_ONE_LINE}"
 _CUT = "overflow:hidden;text-overflow:ellipsis"
 _TIME_CELLS = (f"flex:0 0 4.4em;{NUM};{_CUT}", f"flex:0 0 4.4em;{NUM};{_CUT}",
                f"flex:0 0 7.4em;{NUM};{_CUT}", f"flex:0 0 4.8em;{_ONE_LINE}")
+# Narrow pages (a container query, so it follows the output's width, not the window's): the
+# reason cell takes the whole line and wraps, so all of it is readable in the card. Inline
+# styles keep the wide layout where the <style> is stripped (GitHub); hence !important.
+_NARROW_CSS = (
+    "<style>.jitmagic-dashboard{container-type:inline-size}"
+    "@container (max-width:720px){.jitmagic-dashboard .jm-who{flex-wrap:wrap}"
+    ".jitmagic-dashboard .jm-who>span:nth-child(2){flex:1 1 calc(100% - 4em)!important;"
+    "max-width:none!important;white-space:normal!important;overflow:visible!important;"
+    "overflow-wrap:anywhere}}</style>")
 _MARK = "background:rgba(255,166,0,.32);color:inherit;padding:0 .15em"  # both themes
 _HELP = (
     "Each row is one compiled cache entry: why it missed, then its signature. The first "
@@ -101,21 +110,25 @@ def _bar(ratio: float) -> str:
             f"width:{ratio:.0%};height:100%;background:{color}'></span></span>")
 
 
-def _counter(caption: str, cls: str, value: str) -> str:
-    return (f"<span style='margin-right:.9em'><span style='{MUTED}'>{caption}</span> "
-            f"<span class='{cls}'>{_esc(value)}</span></span>")
+def _counter(caption: str, cls: str, value: str, long: bool = False) -> str:
+    """A label and its number that never part; a long label may wrap, its last word and the
+    number held together by a no-break space. The trailing space lets the header wrap."""
+    outer = "margin-right:.9em" + ("" if long else ";white-space:nowrap")
+    return (f"<span style='{outer}'><span style='{MUTED}'>{caption}</span>&nbsp;"
+            f"<span class='{cls}'>{_esc(value)}</span></span> ")
 
 
 def _head(stats: Any, entries: Sequence[CacheEntry]) -> str:
     last = f" · {entries[-1].total_ms:.1f} ms last" if entries else ""
-    return (f"<div><b style='margin-right:.9em'>{_esc(stats.name)}</b>"
+    return (f"<div><b style='margin-right:.9em'>{_esc(stats.name)}</b> "
             + _counter("calls", "jm-calls", str(stats.calls))
             + _counter("hits", "jm-hits", str(stats.hits))
             + _counter("misses", "jm-misses", str(stats.misses))
             + f"<span style='white-space:nowrap;margin-right:.9em'><span style='{MUTED}'>"
             f"hit ratio</span> {_bar(stats.hit_ratio)} <span class='jm-ratio'>"
-            f"{percent(stats.hit_ratio)}</span></span>"
-            + _counter(JIT_TIME, "jm-compile", f"{ms(stats.compile_seconds)} ms total{last}")
+            f"{percent(stats.hit_ratio)}</span></span> "
+            + _counter(JIT_TIME, "jm-compile", f"{ms(stats.compile_seconds)} ms total{last}",
+                       long=True)
             + "</div>")
 
 
@@ -198,7 +211,8 @@ def board_html(tracked: Any, rows: str | None = None) -> str:
                "</small>" if stats.evicted else "")
     legend = (f" <small>{_weak('~')} {_esc(WEAK_NOTE[2:])}</small>" if has_weak(entries)
               else "")
-    return (f"<div class='jitmagic-dashboard' style='line-height:1.5'>{_head(stats, entries)}"
+    return (f"<div class='jitmagic-dashboard' style='line-height:1.5'>{_NARROW_CSS}"
+            f"{_head(stats, entries)}"
             f"{rows}<div style='{MUTED}'>{evicted}"
             f"<details style='display:inline-block'><summary><small>help</small></summary>"
             f"<small>{_esc(_HELP)}</small></details>{legend}</div></div>")

@@ -58,6 +58,24 @@ GEOMETRY_JS = """(board) => {
   });
 }"""
 
+# At 800 px: each reason's cell shows its whole text (nothing scrolled, nothing cut with an
+# ellipsis, inside the output area), and each header counter's label and number share a line.
+WHOLE_REASON_JS = """(board) => {
+  const out = board.closest('.jp-OutputArea-output').getBoundingClientRect();
+  const reasons = [...board.querySelectorAll('.jm-reason')].map(span => {
+    const cell = span.parentElement, s = getComputedStyle(cell), r = cell.getBoundingClientRect();
+    return {text: span.textContent, fits: cell.scrollWidth <= cell.clientWidth,
+            clipped: s.textOverflow === 'ellipsis' && s.whiteSpace === 'nowrap',
+            inside: r.left >= out.left && r.right <= out.right + 1};
+  });
+  const counters = ['.jm-calls', '.jm-hits', '.jm-misses', '.jm-ratio', '.jm-compile'].map(c => {
+    const num = board.querySelector(c), label = num.parentElement.firstElementChild;
+    const rects = label.getClientRects(), end = rects[rects.length - 1];  // a label may wrap
+    return {counter: c, sameLine: Math.abs(num.getBoundingClientRect().top - end.top) < 2};
+  });
+  return {reasons, counters};
+}"""
+
 
 def _run_mlp(lab: Lab, page: Page, width: int = 1280,
              theme: str = "JupyterLab Light") -> tuple[str, Locator]:
@@ -114,6 +132,11 @@ def test_mlp_dashboard_at_800px_shows_the_reason(lab: Lab, page: Page) -> None:
         rows = board.evaluate(GEOMETRY_JS)
         assert all(r["reasonInside"] and not r["overflow"] for r in rows), rows
         expect(board.locator(".jm-reason").nth(2)).to_be_visible()
+        whole = board.evaluate(WHOLE_REASON_JS)
+        assert [r["text"] for r in whole["reasons"]] == list(REASONS), whole
+        assert all(r["fits"] and not r["clipped"] and r["inside"]
+                   for r in whole["reasons"]), whole
+        assert all(c["sameLine"] for c in whole["counters"]), whole
         _shot(page, board, "dashboard_mlp_800.png")
         assert not page.errors, page.errors
     finally:
