@@ -6,7 +6,7 @@ Owns: the model and jaxpr inspectors (model.py), planning big graphs (fold.py), 
 eqn of a step is for (phases.py: forward/backward/update, user functions, named scopes),
 drawing primitives and numbered ghosts (draw.py), walking a jaxpr into the model (walk.py),
 the top level as phase and scope clusters within a budget (phased.py), pytree inputs and
-outputs (leaves.py), emitting DOT (dot.py), diffs (diff.py), naming inputs/outputs and
+outputs (leaves.py), emitting DOT (dot.py), diffs (diff.py; unify.py merges two same-structure graphs), naming inputs/outputs and
 assembling a graph (build.py), rendering DOT to a picture (render.py, static/), the
 fitted, hover-linked HTML view (view.py), collapsing clusters (collapse.py), the
 zoom/pan/collapse explorer widget (explore.py, static/explore.js), and the glue that
