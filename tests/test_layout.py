@@ -45,6 +45,8 @@ ONLY_IN = {
 # that display themselves. Same rule as PENDING_SPLIT: an entry must still be true.
 PENDING_IPYTHON = {
     ("jitmagic/graphs/render.py", "IPython.display"),
+    ("jitmagic/dashboard/live.py", "IPython"),
+    ("jitmagic/dashboard/live.py", "IPython.display"),
 }
 
 

@@ -6,9 +6,10 @@ numbers in every frontend), the one thread that refreshes displayed views (polle
 the pure text/HTML rendering of `Stats` and `CacheEntry` (board.py, signatures.py,
 views.py).
 
-May import: `jitmagic.ledger` and `jitmagic.diagnose` (churn rule). Never IPython or
-ipywidgets: the notebook glue passes IPython's `display` to `live.show`, and the cell-end
-hook is installed by `jitmagic.session`.
+May import: `jitmagic.ledger` and `jitmagic.diagnose` (churn rule). Never ipywidgets, and
+IPython only inside `Dashboard._ipython_display_` (which only IPython calls, for
+`f.dashboard()`): the notebook glue passes IPython's `display` to `live.show`, and the
+cell-end hook is installed by `jitmagic.session`.
 
 Package API: `Dashboard`, `StatsBoard`, `show_dashboard`, `show_stats`.
 """

@@ -102,6 +102,15 @@ class Dashboard(LiveView):
     def state(self) -> Any:
         return self.tracked.stats
 
+    def _ipython_display_(self) -> None:
+        """``f.dashboard()`` as a cell's value: live in a kernel, like the magics' dashboard
+        (display id, poller, exact numbers at each cell's end); a snapshot in a terminal.
+        Only IPython calls this, so importing it here adds nothing to ``import jitmagic``."""
+        from IPython import get_ipython
+        from IPython.display import display
+
+        show(self, display, live=getattr(get_ipython(), "kernel", None) is not None)
+
     def rows(self) -> str:
         """The entry rows, rebuilt only when entries were added or evicted."""
         stats = self.tracked.stats
@@ -154,7 +163,8 @@ def show(view: LiveView, display: Display, live: bool = True) -> LiveView:
     IPython). `live` is False outside a kernel (a terminal would print every update), where
     the view is shown once. Showing a view under a key closes the one shown before under it.
     """
-    handle = display(view, display_id=True)
+    # the bundle, not the view: IPython would call a view's own `_ipython_display_`
+    handle = display(view._repr_mimebundle_(), raw=True, display_id=True)
     if live and handle is not None:
         view.publish = lambda bundle: handle.update(bundle, raw=True)
     POLLER.add(view.key, view)

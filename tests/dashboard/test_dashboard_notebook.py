@@ -62,3 +62,28 @@ def test_saved_notebook_holds_the_final_counts(tmp_path: Path) -> None:
                                                                    as_version=4))
     assert "class='jm-calls'>1004<" in exported or 'class="jm-calls">1004<' in exported
     assert "model not found" not in exported
+
+
+@pytest.mark.notebook
+def test_f_dashboard_is_live_in_a_kernel() -> None:
+    """`f.dashboard()` as a cell's value keeps updating: later cells' calls show up in it."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in [
+        "%load_ext jitmagic\nimport jax.numpy as jnp, jitmagic\n"
+        "@jitmagic.jit\ndef f(x):\n    return x * 2\n\nf(jnp.ones(3))",
+        "f.dashboard()",
+        "for n in (3, 3, 4, 4, 5):\n    f(jnp.ones(n))",
+        "import json\nprint(json.dumps(f.stats.__dict__))",
+    ]]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT)}}).execute()
+    ledger = json.loads(nb.cells[-1].outputs[0]["text"])
+    assert (ledger["calls"], ledger["hits"], ledger["misses"]) == (6, 3, 3)
+    (shown,) = nb.cells[1].outputs
+    assert shown["output_type"] == "display_data"
+    page = shown["data"]["text/html"]
+    for name in ("calls", "hits", "misses"):
+        assert counter(page, name) == str(ledger[name])  # not the 1 call it was shown at
+    assert "x: f32[4] → f32[5]" in page
