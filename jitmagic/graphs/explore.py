@@ -11,20 +11,11 @@ text/plain and the graph's summary say what a saved notebook without widget stat
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jitmagic.graphs.collapse import collapse, resolve
 from jitmagic.graphs.dot import to_dot
-
-_STATIC = Path(__file__).parent / "static"
-
-
-@cache
-def _esm() -> str:
-    """Viz.js (exports ``instance``) with the explorer appended: one ES module."""
-    viz = (_STATIC / "viz.js").read_text(encoding="utf-8")
-    return viz + "\n" + (_STATIC / "explore.js").read_text(encoding="utf-8")
+from jitmagic.graphs.render import viz_module
 
 
 @cache
@@ -36,7 +27,7 @@ def _explorer_class() -> type:
     class GraphExplorer(anywidget.AnyWidget):
         """Draws ``dot`` in the page; the page sets ``collapsed`` (cluster ids)."""
 
-        _esm = _esm()
+        _esm = viz_module("explore.js")
         dot = traitlets.Unicode("").tag(sync=True)
         collapsed = traitlets.List(traitlets.Unicode()).tag(sync=True)
 

@@ -75,10 +75,11 @@ def render_dot(source: str, fmt: str = "svg", *, timeout: float = DEFAULT_TIMEOU
 
 
 @cache
-def _esm() -> str:
-    """Viz.js (exports ``instance``) with our render function appended: one ES module."""
+def viz_module(script: str) -> str:
+    """Viz.js (exports ``instance``) with one of our scripts in ``static/`` appended: the
+    ES module of a widget that lays graphs out in the page."""
     viz = (_STATIC / "viz.js").read_text(encoding="utf-8")
-    return viz + "\n" + (_STATIC / "viz_render.js").read_text(encoding="utf-8")
+    return viz + "\n" + (_STATIC / script).read_text(encoding="utf-8")
 
 
 @cache
@@ -90,7 +91,7 @@ def _widget_class() -> type:
     class JaxprGraphWidget(anywidget.AnyWidget):
         """Renders its ``dot`` trait to inline SVG in the browser; sends the SVG back."""
 
-        _esm = _esm()
+        _esm = viz_module("viz_render.js")
         dot = traitlets.Unicode("").tag(sync=True)
         svg = traitlets.Unicode("").tag(sync=True)  # set by the page once it has drawn
 
