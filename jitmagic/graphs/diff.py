@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import replace
 
-from jitmagic.graphs.dot import body, to_dot
+from jitmagic.graphs.dot import GHOST_NOTE, body, to_dot
 from jitmagic.graphs.model import Cluster, Model, Node, stack_edges
 from jitmagic.graphs.render import JaxprGraph
 from jitmagic.graphs.unify import ARROW, Unified, unify
@@ -117,7 +117,7 @@ def _unified(u: Unified, a: JaxprGraph, b: JaxprGraph) -> JaxprGraph:
         notes.append(f"{left} matching node(s) not drawn: only differences and their "
                      "neighbours")
     if any(n.kind == "ghost" for n in shown.nodes()):
-        notes.append("\u21aa name #k: a long-range use of the value drawn further up as name #k")
+        notes.append(GHOST_NOTE)
     ma, mb = a.model, b.model
     model = replace(shown, notes=notes, title=f"{ma.title} vs {mb.title}")
     lines = body(model, "", u.hot, f"A: {ma.title or 'first'}\nB: {mb.title or 'second'}")

@@ -44,6 +44,7 @@ _CLUSTER_STYLE = {
                     'fontcolor="#16a34a" fontsize=12',
     "scope": 'style="rounded,dashed" color="#9ca3af" fontcolor="#6b7280"',
 }
+GHOST_NOTE = "\u21aa name #k: a long-range use of the value drawn further up as name #k"
 _HILITE = 'color="#dc2626" penwidth=2.5 fillcolor="#fee2e2" style="rounded,filled"'
 
 
@@ -123,5 +124,5 @@ def footer_notes(stats: Mapping[str, int], max_nodes: int) -> list[str]:
         notes.append(f"summarised: {stats['coarse']} phase(s) drawn as one node per function "
                      f"or scope (too many eqns for max_nodes={max_nodes})")
     if stats["ghosts"]:
-        notes.append("↪ name #k: a long-range use of the value drawn further up as name #k")
+        notes.append(GHOST_NOTE)
     return notes

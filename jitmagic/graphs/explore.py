@@ -15,7 +15,7 @@ from typing import Any
 
 from jitmagic.graphs.collapse import collapse, resolve
 from jitmagic.graphs.dot import to_dot
-from jitmagic.graphs.render import viz_module
+from jitmagic.graphs.vizjs import viz_module
 
 
 @cache

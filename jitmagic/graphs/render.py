@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from jitmagic.graphs.view import view_html
+from jitmagic.graphs.vizjs import viz_module
 
 RENDERER_ENV = "JITMAGIC_RENDERER"
 ROUTES = ("dot", "browser", "text")
 MAX_LAYOUT_NODES = 3000
 DEFAULT_TIMEOUT_S = 20.0
-_STATIC = Path(__file__).parent / "static"
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
@@ -72,14 +72,6 @@ def render_dot(source: str, fmt: str = "svg", *, timeout: float = DEFAULT_TIMEOU
     if done.returncode != 0:
         raise RenderError(f"`dot` failed: {done.stderr.decode(errors='replace')[:500]}")
     return done.stdout
-
-
-@cache
-def viz_module(script: str) -> str:
-    """Viz.js (exports ``instance``) with one of our scripts in ``static/`` appended: the
-    ES module of a widget that lays graphs out in the page."""
-    viz = (_STATIC / "viz.js").read_text(encoding="utf-8")
-    return viz + "\n" + (_STATIC / script).read_text(encoding="utf-8")
 
 
 @cache

@@ -29,7 +29,7 @@ def _tokens(label: str) -> list[str]:
 
 def _skeleton(label: str) -> str:
     """A label with its numbers blanked: what must match for two nodes to pair up."""
-    return "".join("#" if _NUMBER.fullmatch(t) else t for t in _tokens(label))
+    return "".join("#" if _is_number(t) else t for t in _tokens(label))
 
 
 def _is_number(tok: str) -> bool:
