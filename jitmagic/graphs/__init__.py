@@ -10,8 +10,8 @@ outputs (leaves.py), emitting DOT (dot.py), diffs (diff.py; unify.py merges two 
 one structure), naming inputs/outputs and assembling a graph (build.py), rendering DOT to
 a picture (render.py; vizjs.py and static/ for the in-page Viz.js), the fitted,
 hover-linked HTML view (view.py), collapsing clusters (collapse.py), the zoom/pan/collapse
-explorer widget (explore.py, static/explore.js), and the glue that draws a tracked function's call or ledger entry
-(ledger.py).
+explorer widget (explore.py, static/explore.js), and the glue that draws a tracked
+function's call or ledger entry (ledger.py).
 
 May import: jax, numpy, anywidget (render.py and explore.py only) and `jitmagic.ledger`.
 Never IPython or the dashboard.
